@@ -1,0 +1,178 @@
+//! The command line: `tidings serve | build | check`.
+//!
+//! Arguments are parsed by clap into low-level options, then merged with the config file and
+//! the environment into one validated [`Config`] before any command runs, so a bad setting is
+//! reported up front and no command re-reads settings.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH, Layers};
+use crate::posts;
+
+/// Why a command could not run at all (as opposed to finding bad posts, which is a result).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The settings are unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Writing output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+    /// The command exists but this build does not provide it yet.
+    #[error("`tidings {0}` is not available in this version")]
+    Unavailable(&'static str),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tidings",
+    version,
+    about = "Publishes Jekyll-style posts as RSS, Atom and JSON feeds"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every feed over HTTP, rebuilding as the content changes.
+    Serve {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "HOST:PORT")]
+        bind: Option<String>,
+    },
+    /// Write every document to a folder, for a static host or CDN.
+    Build {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Folder to write to.
+        #[arg(long, value_name = "DIR", default_value = "public")]
+        out: PathBuf,
+    },
+    /// Load every post and report the ones that fail.
+    Check {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Configuration file [default: config/tidings.toml, if present]
+    #[arg(long, value_name = "FILE", env = "TIDINGS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Content directory [default: feeds]
+    #[arg(long, value_name = "DIR")]
+    content: Option<PathBuf>,
+    /// Feed base URL: where tidings is reached (self links, OPML, archives)
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+}
+
+impl CommonArgs {
+    /// Merges defaults < file < environment < these flags into one [`Config`].
+    fn resolve(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        extra: &[(&'static str, Option<&str>)],
+    ) -> Result<Config, ConfigError> {
+        let (path, explicit) = match &self.config {
+            Some(p) => (p.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+        };
+        let mut layers = Layers::from_file(&path, explicit)?;
+        layers.apply_env(env);
+        if let Some(content) = &self.content {
+            layers.set("content", content.to_string_lossy());
+        }
+        if let Some(url) = &self.base_url {
+            layers.set("site.base_url", url.as_str());
+        }
+        for (key, value) in extra {
+            if let Some(v) = value {
+                layers.set(key, *v);
+            }
+        }
+        layers.resolve()
+    }
+}
+
+/// Runs the command line `args` (program name first). Returns the process exit code:
+/// 0 for success, 1 when posts failed to load, and an error when the command could not run.
+pub fn run<I, T>(args: I) -> Result<ExitCode, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout and mistakes to stderr itself.
+            let _ = e.print();
+            return Ok(if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    match cli.command {
+        Command::Check { common } => {
+            let config = common.resolve(env, &[])?;
+            let mut out = std::io::stdout().lock();
+            check(&config, &mut out)
+        }
+        Command::Serve { common, bind } => {
+            let _config = common.resolve(env, &[("server.bind", bind.as_deref())])?;
+            Err(CliError::Unavailable("serve"))
+        }
+        Command::Build { common, out: _ } => {
+            let _config = common.resolve(env, &[])?;
+            Err(CliError::Unavailable("build"))
+        }
+    }
+}
+
+/// `tidings check`: one line per bad post (`path[:line]: reason`), exit 1 if there is any;
+/// otherwise a one-line summary of what was found, exit 0.
+pub fn check(config: &Config, out: &mut impl Write) -> Result<ExitCode, CliError> {
+    let pool = posts::loader_pool();
+    let report = posts::load_all(&config.content_dir, config, &pool);
+    for error in &report.errors {
+        writeln!(out, "{error}")?;
+    }
+    let mut categories = std::collections::BTreeSet::new();
+    let mut tags = std::collections::BTreeSet::new();
+    for post in &report.posts {
+        categories.extend(post.categories.iter().map(String::as_str));
+        tags.extend(post.tags.iter().map(String::as_str));
+    }
+    if !report.errors.is_empty() {
+        writeln!(
+            out,
+            "{} of {} files failed to load",
+            report.errors.len(),
+            report.errors.len() + report.posts.len()
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    writeln!(
+        out,
+        "{} posts, {} categories, {} tags ({} files skipped: no front matter or unpublished)",
+        report.posts.len(),
+        categories.len(),
+        tags.len(),
+        report.skipped
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,255 @@
+//! Files: which files under the content directory may be posts, and reading them.
+//!
+//! This is the only module of the loading side that touches the file system. It decides by
+//! name alone ([`is_candidate`]), so the watcher can apply the same rule to a single changed
+//! path without walking anything.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::posts::{LoadError, Reason};
+
+/// Extensions a post may have (compared case-insensitively).
+pub const POST_EXTENSIONS: &[&str] = &["md", "markdown", "txt", "html", "htm"];
+
+/// A file that may be a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where to read it.
+    pub path: PathBuf,
+    /// Its path under the content directory, `/`-separated: the post's identity.
+    pub relative: String,
+}
+
+/// Whether a path relative to the content directory names a possible post: no hidden
+/// component, not an editor's temporary or backup file, and a post extension.
+pub fn is_candidate(relative: &Path) -> bool {
+    let mut components = relative.components().peekable();
+    while let Some(c) = components.next() {
+        let std::path::Component::Normal(name) = c else {
+            return false;
+        };
+        let Some(name) = name.to_str() else {
+            // Judged later, so that the file is reported rather than silently ignored.
+            if components.peek().is_none() {
+                return true;
+            }
+            continue;
+        };
+        if name.starts_with('.') || (components.peek().is_some() && is_skipped_dir(name)) {
+            return false;
+        }
+        if components.peek().is_none() {
+            return is_post_file_name(name);
+        }
+    }
+    false
+}
+
+/// Jekyll's unpublished drafts and its generated site: never posts.
+fn is_skipped_dir(name: &str) -> bool {
+    matches!(name, "_drafts" | "_site")
+}
+
+/// The file-name half of [`is_candidate`].
+fn is_post_file_name(name: &str) -> bool {
+    // Editors' droppings: Emacs `#x#` and `.#x` locks, `x~` backups, vim's `.swp` (hidden
+    // anyway), `~$x` Office locks, and the `.tmp`/`.bak`/`.orig` suffixes many tools use.
+    // Every one of those also fails the extension test below except the prefixed ones, which
+    // keep the post's extension, so only prefixes need checking here.
+    if name.starts_with('.') || name.starts_with('#') || name.starts_with("~$") {
+        return false;
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => {
+            !stem.is_empty() && POST_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e))
+        }
+        None => false,
+    }
+}
+
+/// Walks `root` for candidate files, sorted by relative path.
+///
+/// Symbolic links are followed only while they stay inside `root` (a link out is skipped, as
+/// is a link cycle, which walkdir detects), and a file reachable by two paths is read once,
+/// under the first path in sort order. Directories that cannot be read are reported.
+pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    let canonical_root = match root.canonicalize() {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(LoadError {
+                path: root.display().to_string(),
+                line: None,
+                reason: Reason::Io(format!("the content directory cannot be read: {e}")),
+            });
+            return (found, errors);
+        }
+    };
+    let walker = WalkDir::new(&canonical_root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let Ok(rel) = entry.path().strip_prefix(&canonical_root) else {
+                return false;
+            };
+            if rel.as_os_str().is_empty() {
+                return true;
+            }
+            let name = entry.file_name().to_string_lossy();
+            // Hidden directories (`.git`) and Jekyll's drafts and output are never entered.
+            if name.starts_with('.') || (entry.file_type().is_dir() && is_skipped_dir(&name)) {
+                return false;
+            }
+            if entry.path_is_symlink() {
+                return match entry.path().canonicalize() {
+                    Ok(target) => target.starts_with(&canonical_root),
+                    Err(_) => false,
+                };
+            }
+            true
+        });
+    // Files reached through a linked directory or as links themselves are set aside, so that
+    // when a file is reachable both directly and through a link, the direct path (and so the
+    // id derived from it) wins whatever the sort order.
+    let mut direct: Vec<Found> = Vec::new();
+    let mut linked: Vec<(PathBuf, Found)> = Vec::new();
+    let mut link_dir_depth: Option<usize> = None;
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // A link cycle is walkdir telling us it refused to loop: nothing is lost.
+                if e.loop_ancestor().is_some() {
+                    continue;
+                }
+                let path = e
+                    .path()
+                    .and_then(|p| p.strip_prefix(&canonical_root).ok())
+                    .map_or_else(|| root.display().to_string(), slash_path);
+                errors.push(LoadError {
+                    path,
+                    line: None,
+                    reason: Reason::Io(e.to_string()),
+                });
+                continue;
+            }
+        };
+        if link_dir_depth.is_some_and(|d| entry.depth() <= d) {
+            link_dir_depth = None;
+        }
+        if entry.file_type().is_dir() {
+            if entry.path_is_symlink() && link_dir_depth.is_none() {
+                link_dir_depth = Some(entry.depth());
+            }
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&canonical_root) else {
+            continue;
+        };
+        if !is_candidate(rel) {
+            continue;
+        }
+        let relative = slash_path(rel);
+        if rel.to_str().is_none() {
+            errors.push(LoadError {
+                path: relative,
+                line: None,
+                reason: Reason::BadFileName,
+            });
+            continue;
+        }
+        let file = Found {
+            path: entry.path().to_owned(),
+            relative,
+        };
+        if link_dir_depth.is_some() || entry.path_is_symlink() {
+            if let Ok(target) = entry.path().canonicalize() {
+                linked.push((target, file));
+            }
+        } else {
+            direct.push(file);
+        }
+    }
+    let mut seen: HashSet<PathBuf> = direct.iter().map(|f| f.path.clone()).collect();
+    for (target, file) in linked {
+        if seen.insert(target) {
+            direct.push(file);
+        }
+    }
+    found.append(&mut direct);
+    found.sort_by(|a, b| a.relative.cmp(&b.relative));
+    (found, errors)
+}
+
+/// A relative path with `/` separators on every platform.
+pub fn slash_path(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Reads a file, refusing one over `limit` bytes without reading it all.
+pub fn read(path: &Path, limit: usize) -> Result<Vec<u8>, Reason> {
+    let file = std::fs::File::open(path).map_err(|e| Reason::Io(e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Reason::Io(e.to_string()))?
+        .len();
+    if size > limit as u64 {
+        return Err(Reason::TooLarge { size, limit });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // `take` guards against a file that grows while it is read.
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Reason::Io(e.to_string()))?;
+    if bytes.len() > limit {
+        return Err(Reason::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_candidates() {
+        for (path, expected) in [
+            ("a.md", true),
+            ("2022/x.markdown", true),
+            ("a.TXT", true),
+            ("a.html", true),
+            ("a.htm", true),
+            ("a.rst", false),
+            ("a.md~", false),
+            (".a.md", false),
+            ("#a.md#", false),
+            (".#a.md", false),
+            ("~$a.md", false),
+            ("a.md.swp", false),
+            ("a.md.tmp", false),
+            (".git/a.md", false),
+            ("_drafts/a.md", false),
+            ("_posts/a.md", true),
+            ("_a.md", true),
+            ("md", false),
+            (".md", false),
+        ] {
+            assert_eq!(is_candidate(Path::new(path)), expected, "{path}");
+        }
+    }
+}

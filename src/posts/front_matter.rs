@@ -1,0 +1,266 @@
+//! Splitting a post into front matter and body, and reading the front matter as Jekyll does.
+//!
+//! Jekyll's YAML is forgiving about types — `title: 2024` is a title, `categories: a b` is two
+//! categories — so the front matter is first read into a loose [`Yaml`] tree and each field is
+//! then interpreted by the rule Jekyll applies to it, instead of deserializing into a strict
+//! struct that would refuse a number where a string was expected.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A YAML value, loosely typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Yaml {
+    /// `~`, `null` or nothing.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// Any number, kept as the text it prints as.
+    Number(String),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Yaml>),
+    /// A mapping, in document order, keys as text.
+    Map(Vec<(String, Yaml)>),
+}
+
+impl Yaml {
+    /// The value as text if it is a scalar (Jekyll reads any scalar as text where it wants a
+    /// string); `None` for null, sequences and mappings.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Yaml::Bool(b) => Some(b.to_string()),
+            Yaml::Number(n) => Some(n.clone()),
+            Yaml::Str(s) => Some(s.clone()),
+            Yaml::Null | Yaml::Seq(_) | Yaml::Map(_) => None,
+        }
+    }
+
+    /// Looks a key up in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Yaml> {
+        match self {
+            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Yaml {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(YamlVisitor)
+    }
+}
+
+struct YamlVisitor;
+
+impl<'de> Visitor<'de> for YamlVisitor {
+    type Value = Yaml;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Yaml, E> {
+        Ok(Yaml::Null)
+    }
+    fn visit_none<E>(self) -> Result<Yaml, E> {
+        Ok(Yaml::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Yaml, D::Error> {
+        Yaml::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Yaml, E> {
+        Ok(Yaml::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Yaml, E> {
+        Ok(Yaml::Number(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Yaml, E> {
+        Ok(Yaml::Number(v.to_string()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Yaml, E> {
+        Ok(Yaml::Number(v.to_string()))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Yaml, E> {
+        Ok(Yaml::Number(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Yaml, E> {
+        Ok(Yaml::Number(v.to_string()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Yaml, E> {
+        Ok(Yaml::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Yaml, E> {
+        Ok(Yaml::Str(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Yaml, E> {
+        Ok(Yaml::Str(String::from_utf8_lossy(v).into_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Yaml, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Yaml::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Yaml, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Yaml, Yaml>()? {
+            let key = match key {
+                Yaml::Null => String::new(),
+                other => other
+                    .as_text()
+                    .ok_or_else(|| de::Error::custom("a mapping key must be a plain value"))?,
+            };
+            entries.push((key, value));
+        }
+        Ok(Yaml::Map(entries))
+    }
+}
+
+/// Where the front matter is and why it could not be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split<'a> {
+    /// The file does not start with `---`: not a post (Jekyll copies such files as they are).
+    NoFrontMatter,
+    /// The opening `---` is never closed.
+    Unclosed,
+    /// Front matter and body, with the body's first line number (1-based) in the file.
+    Parts {
+        /// The YAML between the fences.
+        yaml: &'a str,
+        /// Everything after the closing fence.
+        body: &'a str,
+        /// Line of the file on which the YAML starts (for error messages).
+        yaml_line: usize,
+    },
+}
+
+/// Splits a post's text at its front-matter fences. The text has had any BOM removed; CRLF
+/// and LF line ends are both accepted, and the closing fence may be `---` or `...`.
+pub fn split(text: &str) -> Split<'_> {
+    let Some(after_open) = strip_fence_line(text, "---") else {
+        return Split::NoFrontMatter;
+    };
+    let yaml_start = text.len() - after_open.len();
+    let mut offset = yaml_start;
+    for line in after_open.split_inclusive('\n') {
+        let bare = line
+            .trim_end_matches(['\n', '\r'])
+            .trim_end_matches([' ', '\t']);
+        if bare == "---" || bare == "..." {
+            return Split::Parts {
+                yaml: &text[yaml_start..offset],
+                body: &text[offset + line.len()..],
+                yaml_line: 2,
+            };
+        }
+        offset += line.len();
+    }
+    Split::Unclosed
+}
+
+/// If `text` starts with a line that is exactly `fence` (trailing blanks allowed), the rest.
+fn strip_fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
+    let rest = text.strip_prefix(fence)?;
+    let rest = rest.trim_start_matches([' ', '\t']);
+    if let Some(r) = rest.strip_prefix("\r\n") {
+        Some(r)
+    } else if let Some(r) = rest.strip_prefix('\n') {
+        Some(r)
+    } else if rest.is_empty() {
+        // `---` and nothing else: an opening fence that never closes.
+        Some(rest)
+    } else {
+        None
+    }
+}
+
+/// Why the YAML of a front matter was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// Line within the YAML (1-based), when the parser knows it.
+    pub line: Option<usize>,
+    /// The parser's explanation.
+    pub message: String,
+}
+
+/// Parses front-matter YAML under resource budgets, so a hostile file (an alias bomb, a
+/// thousand nested brackets) is refused quickly instead of expanding in memory.
+pub fn parse_yaml(yaml: &str) -> Result<Yaml, YamlError> {
+    let budget = serde_saphyr::budget! {
+        max_events: 200_000,
+        max_aliases: 1_000,
+        max_anchors: 1_000,
+        max_depth: 64,
+        max_nodes: 100_000,
+        max_total_scalar_bytes: 4 * 1024 * 1024,
+    };
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = 100_000;
+    alias_limits.max_replay_stack_depth = 16;
+    let options = serde_saphyr::options! {
+        budget: budget,
+        alias_limits: alias_limits,
+        // Ruby's YAML, which Jekyll uses, lets a repeated key win; so do we.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        with_snippet: false,
+    };
+    if yaml.trim().is_empty() {
+        return Ok(Yaml::Map(Vec::new()));
+    }
+    serde_saphyr::from_str_with_options::<Yaml>(yaml, options).map_err(|e| YamlError {
+        line: e.location().map(|l| l.line() as usize).filter(|&l| l > 0),
+        message: first_line(&e.to_string()),
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_fences() {
+        match split("---\ntitle: a\n---\nbody\n") {
+            Split::Parts { yaml, body, .. } => {
+                assert_eq!(yaml, "title: a\n");
+                assert_eq!(body, "body\n");
+            }
+            other => panic!("{other:?}"),
+        }
+        match split("---\r\ntitle: a\r\n---\r\nbody") {
+            Split::Parts { yaml, body, .. } => {
+                assert_eq!(yaml, "title: a\r\n");
+                assert_eq!(body, "body");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(split("title: a\n"), Split::NoFrontMatter);
+        assert_eq!(split("----\n"), Split::NoFrontMatter);
+        assert_eq!(split("---\ntitle: a\n"), Split::Unclosed);
+        assert_eq!(split("---"), Split::Unclosed);
+        assert!(matches!(split("---\n---\n"), Split::Parts { yaml: "", .. }));
+    }
+
+    #[test]
+    fn reads_scalars_loosely() {
+        let y = parse_yaml("title: 2024\nflag: true\nlist: [a, 1]\n").unwrap();
+        assert_eq!(
+            y.get("title").and_then(Yaml::as_text).as_deref(),
+            Some("2024")
+        );
+        assert_eq!(y.get("flag"), Some(&Yaml::Bool(true)));
+        assert_eq!(
+            y.get("list"),
+            Some(&Yaml::Seq(vec![
+                Yaml::Str("a".into()),
+                Yaml::Number("1".into())
+            ]))
+        );
+    }
+}

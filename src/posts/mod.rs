@@ -1,0 +1,627 @@
+//! Posts: one file's bytes in, one entry (or a reason it is not one) out.
+//!
+//! [`load_post`] is a pure function of (relative path, bytes, config): no file system, no
+//! clock, no global state. That is what lets the service re-load the one file that changed
+//! and leave the other hundred thousand alone, and what makes it safe to fuzz. [`load_all`]
+//! runs it over a whole content directory in parallel.
+//!
+//! Start at [`load_post`]; the submodules are its steps: [`front_matter`] splits and parses
+//! the YAML, [`dates`] reads dates, [`permalink`] builds URLs, [`body`] renders and sanitizes.
+//! Rendering is the expensive step and most posts are never shown (only the newest of each
+//! feed are, until someone walks the archives), so it happens lazily, once, on first use.
+
+pub mod body;
+pub mod dates;
+pub mod front_matter;
+pub mod permalink;
+pub mod text;
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use chrono::{DateTime, FixedOffset};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rayon::prelude::*;
+use url::Url;
+
+use crate::config::{Config, IdScheme};
+use crate::files;
+use body::Renderer;
+use dates::DateError;
+use front_matter::{Split, Yaml};
+use text::clean_field;
+
+/// One entry, ready for the documents.
+///
+/// Every text field is trimmed and free of characters XML forbids, so no later stage needs to
+/// check again.
+#[derive(Debug)]
+pub struct Post {
+    /// The file's path under the content directory, `/`-separated.
+    pub source: String,
+    /// BLAKE3 of the file's bytes: a change that leaves the bytes alone (a `touch`) is no
+    /// change at all.
+    pub content_hash: [u8; 32],
+    /// The stable identifier (Atom `id`, RSS `guid`, JSON `id`).
+    pub id: String,
+    /// Plain-text title.
+    pub title: String,
+    /// Publication date, with the offset the post was written in.
+    pub date: DateTime<FixedOffset>,
+    /// Last change, when the front matter gives one (`last_modified_at` or `updated`).
+    pub updated: Option<DateTime<FixedOffset>>,
+    /// Categories in order, duplicates removed.
+    pub categories: Vec<String>,
+    /// Tags in order, duplicates removed.
+    pub tags: Vec<String>,
+    /// Absolute URL of the post's page.
+    pub permalink: Url,
+    /// The post's author, or the site's.
+    pub author: Option<Author>,
+    /// An image for thumbnails, absolute.
+    pub image: Option<Url>,
+    /// The post's language (`lang` or `language`), when it names one.
+    pub lang: Option<String>,
+    /// `description` or `excerpt` from the front matter.
+    pub description: Option<String>,
+    body: String,
+    summary_length: usize,
+    rendered: OnceLock<Rendered>,
+}
+
+/// A person credited for a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Display name (never empty).
+    pub name: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// Home page, absolute.
+    pub uri: Option<String>,
+}
+
+#[derive(Debug)]
+struct Rendered {
+    html: String,
+    summary: String,
+}
+
+static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
+
+impl Post {
+    /// The full, sanitized HTML of the body. Rendered on first call, then cached.
+    pub fn content_html(&self) -> &str {
+        &self.rendered().html
+    }
+
+    /// The summary: the front matter's `description`/`excerpt`, else the plain text of the
+    /// first paragraph, cut on a grapheme boundary.
+    pub fn summary(&self) -> &str {
+        match &self.description {
+            Some(d) => d,
+            None => &self.rendered().summary,
+        }
+    }
+
+    /// Whether the body has been rendered yet (for tests and metrics).
+    pub fn is_rendered(&self) -> bool {
+        self.rendered.get().is_some()
+    }
+
+    /// The newest of the post's dates: what a feed's `updated` is computed from.
+    pub fn last_change(&self) -> DateTime<FixedOffset> {
+        match self.updated {
+            Some(u) if u > self.date => u,
+            _ => self.date,
+        }
+    }
+
+    fn rendered(&self) -> &Rendered {
+        self.rendered.get_or_init(|| {
+            let html = RENDERER.render(&self.body, &self.permalink);
+            let summary = body::summarize(&html, self.summary_length);
+            Rendered { html, summary }
+        })
+    }
+
+    /// The order of every list of posts: newest first, then by id, then by file, so that
+    /// equal dates never leave the order to thread timing.
+    pub fn newest_first(a: &Post, b: &Post) -> std::cmp::Ordering {
+        b.date
+            .cmp(&a.date)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.source.cmp(&b.source))
+    }
+}
+
+/// Why a file is not an entry, in words a publisher understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    /// The file name is not valid UTF-8, so it has no stable id or URL.
+    #[error("the file name is not valid UTF-8")]
+    BadFileName,
+    /// Zero bytes.
+    #[error("the file is empty")]
+    Empty,
+    /// Over `posts.max_bytes`.
+    #[error("the file is {size} bytes, over the limit of {limit} bytes (posts.max_bytes)")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Not UTF-8 text.
+    #[error("the file is not UTF-8 text (invalid byte at offset {0})")]
+    InvalidUtf8(usize),
+    /// `---` on the first line and never again.
+    #[error("the front matter that opens with `---` on line 1 is never closed with `---`")]
+    UnclosedFrontMatter,
+    /// The YAML does not parse (or exceeds the parser's resource budget).
+    #[error("the front matter is not valid YAML: {0}")]
+    Yaml(String),
+    /// The YAML is a list or a scalar.
+    #[error("the front matter must be `key: value` lines, but it is {0}")]
+    NotAMapping(&'static str),
+    /// No date in the front matter and none in the file name.
+    #[error(
+        "no date: add `date: YYYY-MM-DD HH:MM:SS +ZZZZ` to the front matter or name the file YYYY-MM-DD-title.md"
+    )]
+    NoDate,
+    /// A date that is not a date.
+    #[error("`{field}`: {error}")]
+    BadDate {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong with it.
+        error: DateError,
+    },
+    /// A field of the wrong shape.
+    #[error("`{field}`: {reason}")]
+    BadField {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A file that could not be loaded: which file, where in it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}{}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct LoadError {
+    /// The file's path under the content directory.
+    pub path: String,
+    /// The line (1-based) the problem is on, where known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub reason: Reason,
+}
+
+/// What one file turned out to be.
+#[derive(Debug)]
+pub enum Loaded {
+    /// An entry.
+    Post(Post),
+    /// No front matter: not a post, as Jekyll would copy it unprocessed.
+    NotAPost,
+    /// `published: false`.
+    Unpublished,
+}
+
+/// Loads one post from its bytes. Pure: the same arguments always give the same result.
+pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, LoadError> {
+    let fail = |line: Option<usize>, reason: Reason| LoadError {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    if bytes.is_empty() {
+        return Err(fail(None, Reason::Empty));
+    }
+    if bytes.len() > config.posts.max_bytes {
+        return Err(fail(
+            None,
+            Reason::TooLarge {
+                size: bytes.len() as u64,
+                limit: config.posts.max_bytes,
+            },
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // A file that does not start with `---` is not a post whatever its encoding, so that
+    // check comes before UTF-8 validation: a binary file with a post extension is skipped.
+    if !bytes.starts_with(b"---") {
+        return Ok(Loaded::NotAPost);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        fail(Some(line), Reason::InvalidUtf8(e.valid_up_to()))
+    })?;
+    let (yaml, body_text, yaml_line) = match front_matter::split(text) {
+        Split::NoFrontMatter => return Ok(Loaded::NotAPost),
+        Split::Unclosed => return Err(fail(Some(1), Reason::UnclosedFrontMatter)),
+        Split::Parts {
+            yaml,
+            body,
+            yaml_line,
+        } => (yaml, body, yaml_line),
+    };
+    let fm = front_matter::parse_yaml(yaml)
+        .map_err(|e| fail(e.line.map(|l| l + yaml_line - 1), Reason::Yaml(e.message)))?;
+    let entries = match &fm {
+        Yaml::Map(_) => &fm,
+        Yaml::Null => &Yaml::Map(Vec::new()),
+        Yaml::Seq(_) => return Err(fail(Some(yaml_line), Reason::NotAMapping("a list"))),
+        _ => {
+            return Err(fail(Some(yaml_line), Reason::NotAMapping("a single value")));
+        }
+    };
+    let field_line = |key: &str| key_line(yaml, key).map(|l| l + yaml_line - 1);
+    let field_err = |field: &'static str, reason: Reason| fail(field_line(field), reason);
+
+    if matches!(entries.get("published"), Some(Yaml::Bool(false)))
+        || entries
+            .get("published")
+            .and_then(Yaml::as_text)
+            .is_some_and(|t| t.trim() == "false")
+    {
+        return Ok(Loaded::Unpublished);
+    }
+
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let stem = file_name
+        .rsplit_once('.')
+        .map_or(file_name, |(stem, _)| stem);
+    let (name_date, name_slug) = match dates::split_dated_name(stem) {
+        Some((date, slug)) => (Some(date), slug),
+        None => (None, stem),
+    };
+    let tz = config.site.timezone;
+
+    let date = match entries.get("date") {
+        Some(value) if !matches!(value, Yaml::Null) => {
+            let raw = value.as_text().ok_or_else(|| {
+                field_err(
+                    "date",
+                    Reason::BadField {
+                        field: "date",
+                        reason: "must be a single value such as `2022-05-26 07:32:30 +0800`".into(),
+                    },
+                )
+            })?;
+            dates::parse_date(&raw, tz).map_err(|error| {
+                field_err(
+                    "date",
+                    Reason::BadDate {
+                        field: "date",
+                        error,
+                    },
+                )
+            })?
+        }
+        _ => match name_date {
+            Some(d) => dates::in_zone(d.and_time(chrono::NaiveTime::MIN), tz),
+            None => return Err(fail(None, Reason::NoDate)),
+        },
+    };
+    let mut updated = None;
+    for key in ["last_modified_at", "updated"] {
+        if let Some(raw) = entries.get(key).and_then(Yaml::as_text) {
+            let field: &'static str = if key == "updated" {
+                "updated"
+            } else {
+                "last_modified_at"
+            };
+            updated = Some(
+                dates::parse_date(&raw, tz)
+                    .map_err(|error| field_err(field, Reason::BadDate { field, error }))?,
+            );
+            break;
+        }
+    }
+
+    let slug_owned = text_field(entries, "slug");
+    let slug = slug_owned.as_deref().unwrap_or(name_slug);
+    let title = match text_field(entries, "title") {
+        Some(t) => t,
+        None => clean_field(&titleize_slug(name_slug)),
+    };
+    let categories = names(entries, "categories", "category");
+    let tags = names(entries, "tags", "tag");
+
+    let local_date = date.with_timezone(&tz).fixed_offset();
+    let permalink_path = match text_field(entries, "permalink") {
+        Some(p) if p.starts_with("http://") || p.starts_with("https://") => None.or(Some(p)),
+        Some(p) => Some(permalink::expand(&permalink::PermalinkInput {
+            pattern: &p,
+            local_date,
+            slug,
+            categories: &categories,
+        })),
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        permalink::expand(&permalink::PermalinkInput {
+            pattern: &config.posts.permalink,
+            local_date,
+            slug,
+            categories: &categories,
+        })
+    });
+    let permalink = match Url::parse(&permalink_path) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => permalink::to_url(&config.site.url, &permalink_path),
+    };
+
+    let id = match text_field(entries, "id").or_else(|| text_field(entries, "guid")) {
+        Some(id) => id,
+        None => match config.posts.id_scheme {
+            IdScheme::Tag => tag_id(&config.posts.id_authority, path),
+            IdScheme::JekyllFeed => jekyll_feed_id(&permalink, slug),
+        },
+    };
+
+    let author = match entries.get("author") {
+        Some(v) => read_author(v, &permalink).map_err(|reason| field_err("author", reason))?,
+        None => None,
+    }
+    .or_else(|| {
+        config.site.author.as_ref().map(|a| Author {
+            name: clean_field(&a.name),
+            email: a.email.as_deref().map(clean_field),
+            uri: a.uri.as_deref().map(clean_field),
+        })
+    });
+    let image = match entries.get("image") {
+        Some(Yaml::Map(_)) => entries
+            .get("image")
+            .and_then(|m| m.get("path").or_else(|| m.get("url")))
+            .and_then(Yaml::as_text),
+        Some(v) => v.as_text(),
+        None => None,
+    }
+    .and_then(|raw| absolute_http(&permalink, raw.trim()));
+    let lang = text_field(entries, "lang").or_else(|| text_field(entries, "language"));
+    let description = text_field(entries, "description")
+        .or_else(|| text_field(entries, "excerpt"))
+        .map(|d| text::collapse_whitespace(&d));
+
+    Ok(Loaded::Post(Post {
+        source: path.to_owned(),
+        content_hash: *blake3::hash(bytes).as_bytes(),
+        id,
+        title,
+        date,
+        updated,
+        categories,
+        tags,
+        permalink,
+        author,
+        image,
+        lang,
+        description,
+        body: body_text.to_owned(),
+        summary_length: config.posts.summary_length,
+        rendered: OnceLock::new(),
+    }))
+}
+
+/// A scalar field as cleaned text, `None` when absent, empty or not a scalar.
+fn text_field(map: &Yaml, key: &str) -> Option<String> {
+    map.get(key)
+        .and_then(Yaml::as_text)
+        .map(|s| clean_field(&s))
+        .filter(|s| !s.is_empty())
+}
+
+/// Jekyll's rules for categories and tags: the plural key takes a list, or a string split on
+/// white space (`categories: news local` is two categories); the singular key is one name,
+/// never split (`category: New York` is one). Any scalar is read as text (`tags: 2024`).
+fn names(map: &Yaml, plural: &str, singular: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |name: String| {
+        let name = clean_field(&name);
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    };
+    match map.get(plural) {
+        Some(Yaml::Seq(items)) => {
+            for item in items {
+                if let Some(t) = item.as_text() {
+                    push(t);
+                }
+            }
+        }
+        Some(other) => {
+            if let Some(t) = other.as_text() {
+                for word in t.split_whitespace() {
+                    push(word.to_owned());
+                }
+            }
+        }
+        None => {}
+    }
+    if let Some(t) = map.get(singular).and_then(Yaml::as_text) {
+        push(t);
+    }
+    out
+}
+
+/// Jekyll's title from a slug: words split on `-`, each capitalised.
+fn titleize_slug(slug: &str) -> String {
+    slug.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The characters a `tag:` URI's specific part may hold unescaped (RFC 4151: pchar, `/`, `?`),
+/// less `?`, which is kept escaped so the id never looks like it has a query.
+const TAG_SPECIFIC: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// `tag:example.org,2024:path/to/post.md` — independent of host, scheme, permalink pattern,
+/// title, categories and body; it changes only if the file is renamed or moved.
+fn tag_id(authority: &str, path: &str) -> String {
+    format!(
+        "tag:{authority}:{}",
+        utf8_percent_encode(path, TAG_SPECIFIC)
+    )
+}
+
+/// jekyll-feed's id: the post's URL directory joined with its slug, made absolute.
+fn jekyll_feed_id(permalink: &Url, slug: &str) -> String {
+    let mut url = permalink.clone();
+    let dir = match permalink.path().rfind('/') {
+        Some(i) => &permalink.path()[..i],
+        None => "",
+    };
+    let path = format!("{dir}/{}", permalink::encode_path(slug));
+    url.set_path(&path);
+    url.to_string()
+}
+
+fn read_author(v: &Yaml, base: &Url) -> Result<Option<Author>, Reason> {
+    let bad = |reason: &str| Reason::BadField {
+        field: "author",
+        reason: reason.to_owned(),
+    };
+    match v {
+        Yaml::Null => Ok(None),
+        Yaml::Map(_) => {
+            let name = text_field(v, "name")
+                .ok_or_else(|| bad("a mapping needs a `name` (and may have `email`, `uri`)"))?;
+            Ok(Some(Author {
+                name,
+                email: text_field(v, "email"),
+                uri: text_field(v, "uri")
+                    .or_else(|| text_field(v, "url"))
+                    .and_then(|u| absolute_http(base, &u))
+                    .map(String::from),
+            }))
+        }
+        Yaml::Seq(items) => match items.first() {
+            Some(first) => read_author(first, base),
+            None => Ok(None),
+        },
+        scalar => Ok(scalar
+            .as_text()
+            .map(|s| clean_field(&s))
+            .filter(|s| !s.is_empty())
+            .map(|name| Author {
+                name,
+                email: None,
+                uri: None,
+            })),
+    }
+}
+
+/// Resolves `raw` against `base`, keeping it only if it is http(s).
+fn absolute_http(base: &Url, raw: &str) -> Option<Url> {
+    base.join(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The line (1-based, within the YAML) on which a top-level key is written.
+fn key_line(yaml: &str, key: &str) -> Option<usize> {
+    yaml.lines()
+        .position(|line| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+/// Everything a load of the content directory found.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Every post, newest first (see [`Post::newest_first`]).
+    pub posts: Vec<Arc<Post>>,
+    /// Every file that failed, sorted by path.
+    pub errors: Vec<LoadError>,
+    /// Files with a post extension but no front matter, and unpublished posts.
+    pub skipped: usize,
+}
+
+/// Loads every post under `root` in parallel. Never fails as a whole: a file that cannot be
+/// read or parsed becomes an entry in [`LoadReport::errors`] and the rest load normally.
+pub fn load_all(root: &Path, config: &Config, pool: &rayon::ThreadPool) -> LoadReport {
+    let (found, mut errors) = files::discover(root);
+    let results: Vec<Result<Loaded, LoadError>> = pool.install(|| {
+        found
+            .par_iter()
+            .map(|file| {
+                let bytes = files::read(&file.path, config.posts.max_bytes).map_err(|reason| {
+                    LoadError {
+                        path: file.relative.clone(),
+                        line: None,
+                        reason,
+                    }
+                })?;
+                load_post(&file.relative, &bytes, config)
+            })
+            .collect()
+    });
+    let mut report = LoadReport::default();
+    for result in results {
+        match result {
+            Ok(Loaded::Post(post)) => report.posts.push(Arc::new(post)),
+            Ok(Loaded::NotAPost | Loaded::Unpublished) => report.skipped += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    pool.install(|| report.posts.par_sort_by(|a, b| Post::newest_first(a, b)));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    report.errors = errors;
+    report
+}
+
+/// A thread pool for loading, separate from any the caller runs (actix's workers, say), so a
+/// full reload never starves request handling.
+pub fn loader_pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("tidings-load-{i}"))
+        .build()
+        .unwrap_or_else(|_| {
+            // Building a pool fails only if threads cannot be spawned at all; one thread is
+            // then the best we can do, and it too can only fail for the same reason.
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start a loader thread: {e}"))
+        })
+}
