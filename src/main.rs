@@ -2,6 +2,14 @@
 
 use std::process::ExitCode;
 
-fn main() -> anyhow::Result<ExitCode> {
-    Ok(tidings::cli::run(std::env::args_os())?)
+fn main() -> ExitCode {
+    match tidings::cli::run(std::env::args_os()).map_err(anyhow::Error::from) {
+        Ok(code) => code,
+        Err(e) => {
+            // Exit 1 means "ran, and found bad posts"; a command that could not run at all
+            // (bad settings, unwritable output) is told apart by 2.
+            eprintln!("tidings: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -216,8 +216,14 @@ pub fn parse_yaml(yaml: &str) -> Result<Yaml, YamlError> {
     })
 }
 
+/// The parser's message without its position, which counts lines within the YAML rather
+/// than the file; the caller reports the file's line instead.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_owned()
+    let line = s.lines().next().unwrap_or("").trim();
+    match line.rfind(" at line ") {
+        Some(i) => line[..i].to_owned(),
+        None => line.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -204,8 +204,8 @@ pub struct LoadError {
 /// What one file turned out to be.
 #[derive(Debug)]
 pub enum Loaded {
-    /// An entry.
-    Post(Post),
+    /// An entry (boxed: it is large, and the other outcomes are nothing).
+    Post(Box<Post>),
     /// No front matter: not a post, as Jekyll would copy it unprocessed.
     NotAPost,
     /// `published: false`.
@@ -394,7 +394,7 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
         .or_else(|| text_field(entries, "excerpt"))
         .map(|d| text::collapse_whitespace(&d));
 
-    Ok(Loaded::Post(Post {
+    Ok(Loaded::Post(Box::new(Post {
         source: path.to_owned(),
         content_hash: *blake3::hash(bytes).as_bytes(),
         id,
@@ -411,7 +411,7 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
         body: body_text.to_owned(),
         summary_length: config.posts.summary_length,
         rendered: OnceLock::new(),
-    }))
+    })))
 }
 
 /// A scalar field as cleaned text, `None` when absent, empty or not a scalar.
@@ -599,7 +599,7 @@ pub fn load_all(root: &Path, config: &Config, pool: &rayon::ThreadPool) -> LoadR
     let mut report = LoadReport::default();
     for result in results {
         match result {
-            Ok(Loaded::Post(post)) => report.posts.push(Arc::new(post)),
+            Ok(Loaded::Post(post)) => report.posts.push(Arc::from(post)),
             Ok(Loaded::NotAPost | Loaded::Unpublished) => report.skipped += 1,
             Err(e) => errors.push(e),
         }

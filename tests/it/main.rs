@@ -1,0 +1,7 @@
+//! The one integration-test binary (one link instead of one per file). Each module tests one
+//! capability end to end; `support` holds the shared helpers.
+
+mod check;
+mod loader;
+mod props;
+mod support;
