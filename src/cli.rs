@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +23,9 @@ pub enum CliError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    /// The static export could not be written.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     /// The command exists but this build does not provide it yet.
     #[error("`tidings {0}` is not available in this version")]
     Unavailable(&'static str),
@@ -136,10 +139,32 @@ where
             let _config = common.resolve(env, &[("server.bind", bind.as_deref())])?;
             Err(CliError::Unavailable("serve"))
         }
-        Command::Build { common, out: _ } => {
-            let _config = common.resolve(env, &[])?;
-            Err(CliError::Unavailable("build"))
+        Command::Build { common, out } => {
+            let config = common.resolve(env, &[])?;
+            build(&config, &out, &mut std::io::stderr().lock())
         }
+    }
+}
+
+/// `tidings build`: writes every document under `out`; names the posts that failed to load
+/// and exits 1 if any did (everything else is still written).
+pub fn build(config: &Config, out: &Path, log: &mut impl Write) -> Result<ExitCode, CliError> {
+    let report = crate::export::export(config, out, chrono::Utc::now())?;
+    for error in &report.errors {
+        writeln!(log, "{error}")?;
+    }
+    writeln!(
+        log,
+        "wrote {} documents ({} bytes) to {}",
+        report.documents,
+        report.bytes,
+        out.display()
+    )?;
+    if report.errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(log, "{} files failed to load", report.errors.len())?;
+        Ok(ExitCode::from(1))
     }
 }
 

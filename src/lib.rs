@@ -1,13 +1,17 @@
 //! tidings: Jekyll-style posts in, RSS 2.0, Atom 1.0 and JSON Feed 1.1 out.
 //!
 //! The modules follow the data flow (see `ARCHITECTURE.md`):
-//! [`files`] finds candidate files → [`posts`] turns bytes into entries → (feeds, documents and
-//! the HTTP service build on them). [`config`] is the one settings value every stage reads, and
-//! [`cli`] is the command line that drives it all.
+//! [`files`] finds candidate files → [`posts`] turns bytes into entries → [`feeds`] groups
+//! them by scope and page → [`documents`] renders bytes → [`export`] writes them to a folder
+//! (and the HTTP service serves them). [`config`] is the one settings value every stage reads,
+//! and [`cli`] is the command line that drives it all.
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod cli;
 pub mod config;
+pub mod documents;
+pub mod export;
+pub mod feeds;
 pub mod files;
 pub mod posts;

@@ -1,0 +1,170 @@
+//! Atom 1.0 (RFC 4287), with RFC 5005 archive links and Media RSS thumbnails.
+
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::{Extension, ExtensionMap};
+use atom_syndication::{
+    Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
+};
+use bytes::Bytes;
+
+use super::{GENERATOR, PageView, with_stylesheet};
+use crate::posts::{Author, Post};
+
+pub(crate) const FH_NS: &str = "http://purl.org/syndication/history/1.0";
+pub(crate) const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+
+pub(crate) fn render(view: &PageView<'_>) -> Bytes {
+    let mut links = vec![
+        link(&view.self_url, "self", Some("application/atom+xml")),
+        link(&view.home_url, "alternate", Some("text/html")),
+    ];
+    archive_links(view, &mut links, Some("application/atom+xml"));
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::new();
+    if view.is_archive {
+        namespaces.insert("fh".to_owned(), FH_NS.to_owned());
+        extensions.insert(
+            "fh".to_owned(),
+            BTreeMap::from([("archive".to_owned(), vec![element("fh:archive", &[])])]),
+        );
+    }
+    if view.entries.iter().any(|p| p.image.is_some()) {
+        namespaces.insert("media".to_owned(), MEDIA_NS.to_owned());
+    }
+    // RFC 4287 §4.1.1: a feed needs an author unless every entry has one. The feed-level
+    // author is the site's, or the site itself by name.
+    let feed_author = match &view.config.site.author {
+        Some(a) => Person {
+            name: a.name.clone(),
+            email: a.email.clone(),
+            uri: a.uri.clone(),
+            extensions: ExtensionMap::new(),
+        },
+        None => Person {
+            name: view.config.site.title.clone(),
+            email: None,
+            uri: Some(view.home_url.clone()),
+            extensions: ExtensionMap::new(),
+        },
+    };
+    let feed = Feed {
+        title: Text::plain(view.title.clone()),
+        id: view.feed_id.clone(),
+        updated: view.updated_or_epoch(),
+        authors: vec![feed_author],
+        generator: Some(Generator {
+            value: GENERATOR.to_owned(),
+            uri: None,
+            version: None,
+        }),
+        links,
+        subtitle: Some(Text::plain(view.description.clone())),
+        entries: view.entries.iter().map(|p| entry(view, p)).collect(),
+        extensions,
+        namespaces,
+        lang: view.config.site.language.clone(),
+        ..Feed::default()
+    };
+    let config = WriteConfig {
+        write_document_declaration: true,
+        indent_size: None,
+    };
+    // Writing into a Vec cannot fail for I/O reasons, and the values are plain strings; an
+    // error here would be a bug in the writer, so an empty body is the least-bad answer.
+    let xml = feed
+        .write_with_config(Vec::new(), config)
+        .unwrap_or_default();
+    with_stylesheet(xml, &view.stylesheet_href)
+}
+
+fn entry(view: &PageView<'_>, post: &Post) -> Entry {
+    let lang = view.lang_of(post).map(str::to_owned);
+    let mut extensions = ExtensionMap::new();
+    if let Some(image) = &post.image {
+        extensions.insert(
+            "media".to_owned(),
+            BTreeMap::from([(
+                "thumbnail".to_owned(),
+                vec![element("media:thumbnail", &[("url", image.as_str())])],
+            )]),
+        );
+    }
+    Entry {
+        title: Text::plain(post.title.clone()),
+        id: post.id.clone(),
+        updated: post.last_change(),
+        published: Some(post.date),
+        authors: post.author.iter().map(person).collect(),
+        categories: post
+            .categories
+            .iter()
+            .chain(&post.tags)
+            .map(|name| Category {
+                term: name.clone(),
+                scheme: None,
+                label: None,
+            })
+            .collect(),
+        links: vec![link(
+            post.permalink.as_str(),
+            "alternate",
+            Some("text/html"),
+        )],
+        summary: Some(Text {
+            lang: lang.clone(),
+            ..Text::plain(post.summary())
+        }),
+        content: Some(Content {
+            lang,
+            value: Some(post.content_html().to_owned()),
+            content_type: Some("html".to_owned()),
+            ..Content::default()
+        }),
+        extensions,
+        ..Entry::default()
+    }
+}
+
+fn person(a: &Author) -> Person {
+    Person {
+        name: a.name.clone(),
+        email: a.email.clone(),
+        uri: a.uri.clone(),
+        extensions: ExtensionMap::new(),
+    }
+}
+
+pub(crate) fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
+    Link {
+        href: href.to_owned(),
+        rel: rel.to_owned(),
+        mime_type: mime.map(str::to_owned),
+        ..Link::default()
+    }
+}
+
+/// RFC 5005 links, shared with RSS (which carries them as `atom:link`).
+pub(crate) fn archive_links(view: &PageView<'_>, links: &mut Vec<Link>, mime: Option<&str>) {
+    for (rel, href) in [
+        ("current", &view.current_url),
+        ("prev-archive", &view.prev_archive),
+        ("next-archive", &view.next_archive),
+    ] {
+        if let Some(href) = href {
+            links.push(link(href, rel, mime));
+        }
+    }
+}
+
+pub(crate) fn element(name: &str, attrs: &[(&str, &str)]) -> Extension {
+    Extension {
+        name: name.to_owned(),
+        value: None,
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        children: BTreeMap::new(),
+    }
+}

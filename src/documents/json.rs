@@ -1,0 +1,105 @@
+//! JSON Feed 1.1, with our own serde types: the format is small, and owning the types keeps
+//! field order (and so the bytes) under our control.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::PageView;
+use crate::posts::{Author, Post};
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: &'a str,
+    description: &'a str,
+    /// JSON Feed's paging: the next page holds older items, so this is RFC 5005's
+    /// prev-archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor<'a>>,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_html: &'a str,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+}
+
+pub(crate) fn render(view: &PageView<'_>) -> Bytes {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &view.title,
+        home_page_url: &view.home_url,
+        feed_url: &view.self_url,
+        description: &view.description,
+        next_url: view.prev_archive.as_deref(),
+        language: view.config.site.language.as_deref(),
+        authors: view
+            .config
+            .site
+            .author
+            .iter()
+            .map(|a| JsonAuthor {
+                name: &a.name,
+                url: a.uri.as_deref(),
+            })
+            .collect(),
+        items: view.entries.iter().map(|p| item(view, p)).collect(),
+    };
+    // Serializing plain strings into a Vec cannot fail.
+    Bytes::from(serde_json::to_vec(&feed).unwrap_or_default())
+}
+
+fn item<'a>(view: &'a PageView<'_>, post: &'a Post) -> JsonItem<'a> {
+    JsonItem {
+        id: &post.id,
+        url: post.permalink.as_str(),
+        title: &post.title,
+        content_html: post.content_html(),
+        summary: post.summary(),
+        image: post.image.as_ref().map(|u| u.as_str()),
+        date_published: post.date.to_rfc3339(),
+        date_modified: post.last_change().to_rfc3339(),
+        authors: post.author.iter().map(author).collect(),
+        tags: post
+            .categories
+            .iter()
+            .chain(&post.tags)
+            .map(String::as_str)
+            .collect(),
+        language: view.lang_of(post),
+    }
+}
+
+fn author(a: &Author) -> JsonAuthor<'_> {
+    JsonAuthor {
+        name: &a.name,
+        url: a.uri.as_deref(),
+    }
+}

@@ -1,0 +1,287 @@
+//! Documents: feeds turned into bytes — RSS 2.0, Atom 1.0, JSON Feed 1.1, OPML 2.0, the HTML
+//! index and the stylesheet.
+//!
+//! [`render`] is a pure function of (config, feeds, document id): no clock, no file system,
+//! no network. That is what makes the bytes identical run after run and machine after
+//! machine, and so what makes a hash of them a trustworthy ETag. Start at [`render`]; each
+//! format lives in its own submodule and only serializes the [`PageView`] built here, so that
+//! the three formats cannot disagree about titles, links, dates or archive chains.
+
+mod atom;
+mod index;
+mod json;
+mod opml;
+pub mod paths;
+mod rss;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, FixedOffset};
+
+use crate::config::Config;
+use crate::feeds::{Feed, Feeds, Page, Scope};
+use crate::posts::Post;
+pub use paths::{DocId, Format};
+
+/// The XSL stylesheet that makes feeds readable in a browser (served at `/feed.xsl`).
+pub const STYLESHEET: &str = include_str!("../../assets/feed.xsl");
+
+/// The generator named in every feed.
+pub const GENERATOR: &str = "tidings";
+
+/// A rendered document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The bytes, shared rather than copied wherever they go.
+    pub body: Bytes,
+    /// Media type without parameters; every document is UTF-8.
+    pub media_type: &'static str,
+    /// The newest change among the document's entries, for `Last-Modified`.
+    pub last_modified: Option<DateTime<FixedOffset>>,
+}
+
+/// What every document is rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The site's configuration.
+    pub config: &'a Config,
+    /// The site's feeds.
+    pub feeds: &'a Feeds,
+}
+
+/// Renders one document; `None` if it does not exist (an unknown category, an archive page
+/// past the last one).
+pub fn render(ctx: Context<'_>, id: &DocId) -> Option<Document> {
+    match id {
+        DocId::Feed {
+            scope,
+            page,
+            format,
+        } => {
+            let feed = ctx.feeds.get(scope)?;
+            let view = PageView::new(ctx, feed, *page, *format, id.path())?;
+            Some(render_feed(&view, *format))
+        }
+        DocId::JekyllFeed(category) => {
+            let scope = match category {
+                None => Scope::Site,
+                Some(name) => Scope::Category(name.clone()),
+            };
+            let feed = ctx.feeds.get(&scope)?;
+            let view = PageView::new(ctx, feed, Page::Current, Format::Atom, id.path())?;
+            Some(render_feed(&view, Format::Atom))
+        }
+        DocId::Opml => Some(Document {
+            body: opml::render(ctx),
+            media_type: "text/x-opml",
+            last_modified: Feed::last_change(&ctx.feeds.site.posts),
+        }),
+        DocId::Index => Some(Document {
+            body: index::render(ctx),
+            media_type: "text/html",
+            last_modified: Feed::last_change(&ctx.feeds.site.posts),
+        }),
+        DocId::Stylesheet => Some(Document {
+            body: Bytes::from_static(STYLESHEET.as_bytes()),
+            media_type: "text/xsl",
+            last_modified: None,
+        }),
+    }
+}
+
+fn render_feed(view: &PageView<'_>, format: Format) -> Document {
+    let body = match format {
+        Format::Atom => atom::render(view),
+        Format::Rss => rss::render(view),
+        Format::Json => json::render(view),
+    };
+    Document {
+        body,
+        media_type: format.media_type(),
+        last_modified: view.updated,
+    }
+}
+
+/// Every document of the site, in a stable order: discovery pages, then each feed's
+/// subscription documents and archive pages in every format, then jekyll-feed's paths.
+pub fn all(ctx: Context<'_>) -> Vec<DocId> {
+    let limit = ctx.config.feeds.limit;
+    let mut ids = vec![DocId::Index, DocId::Opml, DocId::Stylesheet];
+    for feed in ctx.feeds.iter() {
+        for format in Format::ALL {
+            ids.push(DocId::current(feed.scope.clone(), format));
+            for n in 1..=feed.archive_pages(limit) {
+                ids.push(DocId::Feed {
+                    scope: feed.scope.clone(),
+                    page: Page::Archive(n),
+                    format,
+                });
+            }
+        }
+    }
+    ids.push(DocId::JekyllFeed(None));
+    ids.extend(
+        ctx.feeds
+            .categories
+            .keys()
+            .map(|c| DocId::JekyllFeed(Some(c.clone()))),
+    );
+    ids
+}
+
+/// The human title of a scope's feed.
+pub fn feed_title(config: &Config, scope: &Scope) -> String {
+    match scope {
+        Scope::Site => config.site.title.clone(),
+        Scope::Category(name) => format!("{} · {}", config.site.title, name),
+        Scope::Tag(name) => format!("{} · #{}", config.site.title, name),
+    }
+}
+
+/// An absolute URL under the feed base URL for a document path.
+pub fn feed_url(config: &Config, path: &str) -> String {
+    let relative = path.trim_start_matches('/');
+    match config.site.base_url.join(relative) {
+        Ok(u) => u.to_string(),
+        Err(_) => format!("{}{}", config.site.base_url, relative),
+    }
+}
+
+/// Everything a feed document says, computed once for all formats.
+pub(crate) struct PageView<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    /// A permanent id for the feed (Atom `id`): a `tag:` URI under the configured authority,
+    /// so moving the service to another host does not make readers see a new feed.
+    pub(crate) feed_id: String,
+    pub(crate) self_url: String,
+    pub(crate) home_url: String,
+    pub(crate) stylesheet_href: String,
+    pub(crate) entries: &'a [Arc<Post>],
+    pub(crate) updated: Option<DateTime<FixedOffset>>,
+    pub(crate) is_archive: bool,
+    pub(crate) current_url: Option<String>,
+    pub(crate) prev_archive: Option<String>,
+    pub(crate) next_archive: Option<String>,
+}
+
+impl<'a> PageView<'a> {
+    fn new(
+        ctx: Context<'a>,
+        feed: &'a Feed,
+        page: Page,
+        format: Format,
+        self_path: String,
+    ) -> Option<Self> {
+        let config = ctx.config;
+        let limit = config.feeds.limit;
+        let entries = feed.page(page, limit)?;
+        let pages = feed.archive_pages(limit);
+        let archive_url = |n: usize| {
+            feed_url(
+                config,
+                &DocId::Feed {
+                    scope: feed.scope.clone(),
+                    page: Page::Archive(n),
+                    format,
+                }
+                .path(),
+            )
+        };
+        let (prev, next, current) = match page {
+            Page::Current => ((pages > 0).then(|| archive_url(pages)), None, None),
+            Page::Archive(n) => (
+                (n > 1).then(|| archive_url(n - 1)),
+                (n < pages).then(|| archive_url(n + 1)),
+                Some(feed_url(
+                    config,
+                    &DocId::current(feed.scope.clone(), format).path(),
+                )),
+            ),
+        };
+        let scope_key = match &feed.scope {
+            Scope::Site => String::from("feed"),
+            Scope::Category(_) | Scope::Tag(_) => DocId::current(feed.scope.clone(), Format::Atom)
+                .path()
+                .trim_start_matches('/')
+                .trim_end_matches(".atom")
+                .to_owned(),
+        };
+        let mut title = feed_title(config, &feed.scope);
+        if let Page::Archive(n) = page {
+            title = format!("{title} (archive {n} of {pages})");
+        }
+        Some(Self {
+            config,
+            title,
+            description: config.site.description.clone(),
+            feed_id: format!("tag:{}:{}", config.posts.id_authority, scope_key),
+            self_url: feed_url(config, &self_path),
+            home_url: config.site.url.to_string(),
+            stylesheet_href: format!("{}feed.xsl", config.site.base_url.path()),
+            entries,
+            updated: Feed::last_change(entries),
+            is_archive: matches!(page, Page::Archive(_)),
+            current_url: current,
+            prev_archive: prev,
+            next_archive: next,
+        })
+    }
+
+    /// The entry's language, or the site's.
+    pub(crate) fn lang_of<'p>(&'p self, post: &'p Post) -> Option<&'p str> {
+        post.lang
+            .as_deref()
+            .or(self.config.site.language.as_deref())
+    }
+
+    /// The feed's `updated`, with a fixed, clock-free value for a feed with no entries.
+    pub(crate) fn updated_or_epoch(&self) -> DateTime<FixedOffset> {
+        self.updated
+            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+    }
+}
+
+/// The `<?xml-stylesheet?>` instruction placed after the XML declaration of RSS and Atom.
+///
+/// The href is a path on the feed host, not an absolute URL: browsers apply only same-origin
+/// stylesheets, and the feed host is by definition the origin the feed was fetched from.
+pub(crate) fn with_stylesheet(xml: Vec<u8>, href: &str) -> Bytes {
+    let pi = format!(
+        "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>\n",
+        escape_attr(href)
+    );
+    let decl_end = if xml.starts_with(b"<?xml") {
+        xml.windows(2).position(|w| w == b"?>").map(|i| i + 2)
+    } else {
+        None
+    };
+    let mut out = Vec::with_capacity(xml.len() + pi.len() + 40);
+    match decl_end {
+        Some(end) => {
+            out.extend_from_slice(&xml[..end]);
+            out.push(b'\n');
+            out.extend_from_slice(pi.as_bytes());
+            let rest = &xml[end..];
+            out.extend_from_slice(rest.strip_prefix(b"\n").unwrap_or(rest));
+        }
+        None => {
+            out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+            out.extend_from_slice(pi.as_bytes());
+            out.extend_from_slice(&xml);
+        }
+    }
+    Bytes::from(out)
+}
+
+/// Escapes text for an XML or HTML attribute value or text node.
+pub(crate) fn escape_attr(s: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::escape(s)
+}
+
+/// Plain text made safe to embed where HTML is expected (RSS `description`).
+pub(crate) fn text_as_html(s: &str) -> String {
+    quick_xml::escape::partial_escape(s).into_owned()
+}

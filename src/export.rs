@@ -1,0 +1,179 @@
+//! The static export: every document written under exactly the path the server uses, for any
+//! static host, object store or CDN.
+//!
+//! The output appears all at once: documents are written to a staging folder beside the
+//! target, which then replaces the target with two renames. A reader of the folder (a sync to
+//! object storage, a web server) never sees half of one build and half of another, and files
+//! of feeds that no longer exist do not linger.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::documents::{self, Context, DocId};
+use crate::feeds::Feeds;
+use crate::posts::{self, LoadError};
+
+/// Why an export could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// What could not be written.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// `--out` has no parent folder to stage in, or no final component.
+    #[error("the output folder {0} is not usable (it must name a folder, not `/` or `..`)")]
+    BadOut(PathBuf),
+}
+
+/// What an export did.
+#[derive(Debug)]
+pub struct ExportReport {
+    /// Documents written.
+    pub documents: usize,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Posts that failed to load (everything else was still written).
+    pub errors: Vec<LoadError>,
+}
+
+/// Loads the content, renders every document and writes them under `out`. `now` decides
+/// which future-dated posts are visible.
+pub fn export(
+    config: &Config,
+    out: &Path,
+    now: DateTime<Utc>,
+) -> Result<ExportReport, ExportError> {
+    let pool = posts::loader_pool();
+    let report = posts::load_all(&config.content_dir, config, &pool);
+    let feeds = Feeds::group(&report.posts, now, config.posts.future);
+    let ctx = Context {
+        config,
+        feeds: &feeds,
+    };
+    let ids = documents::all(ctx);
+
+    let (staging, previous) = staging_paths(out)?;
+    remove_if_exists(&staging)?;
+    create_dir(&staging)?;
+
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(ids.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} documents {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let files = unique_files(&ids);
+    let written: Result<Vec<u64>, ExportError> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|(id, rel)| {
+                let bytes = match documents::render(ctx, id) {
+                    Some(doc) => doc.body,
+                    None => return Ok(0),
+                };
+                let path = staging.join(rel);
+                if let Some(parent) = path.parent() {
+                    create_dir(parent)?;
+                }
+                std::fs::write(&path, &bytes).map_err(|source| ExportError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+                progress.inc(1);
+                Ok(bytes.len() as u64)
+            })
+            .collect()
+    });
+    progress.finish_and_clear();
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+
+    // Swap the new tree in: out → previous, staging → out, then drop previous.
+    remove_if_exists(&previous)?;
+    if out.exists() {
+        std::fs::rename(out, &previous).map_err(|source| ExportError::Write {
+            path: out.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::rename(&staging, out).map_err(|source| ExportError::Write {
+        path: out.to_owned(),
+        source,
+    })?;
+    remove_if_exists(&previous)?;
+
+    Ok(ExportReport {
+        documents: written.iter().filter(|&&b| b > 0).count(),
+        bytes: written.iter().sum(),
+        errors: report.errors,
+    })
+}
+
+/// Assigns each document its file. Two documents can only collide through names that
+/// decode to the same path (a category `a/archive/1` and category `a`'s first archive); the
+/// later one in the stable order then keeps its percent-encoded path, so nothing is lost.
+fn unique_files(ids: &[DocId]) -> Vec<(DocId, PathBuf)> {
+    let mut taken = std::collections::HashSet::new();
+    ids.iter()
+        .map(|id| {
+            let mut rel = id.file_path();
+            if !taken.insert(rel.clone()) {
+                rel = PathBuf::from(id.path().trim_start_matches('/'));
+                taken.insert(rel.clone());
+            }
+            (id.clone(), rel)
+        })
+        .collect()
+}
+
+fn staging_paths(out: &Path) -> Result<(PathBuf, PathBuf), ExportError> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| ExportError::BadOut(out.to_owned()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    Ok((
+        parent.join(format!(".{name}.tidings-staging")),
+        parent.join(format!(".{name}.tidings-previous")),
+    ))
+}
+
+fn create_dir(path: &Path) -> Result<(), ExportError> {
+    std::fs::create_dir_all(path).map_err(|source| ExportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn remove_if_exists(path: &Path) -> Result<(), ExportError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(ExportError::Write {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}

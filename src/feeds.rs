@@ -1,0 +1,177 @@
+//! Feeds: posts grouped into scopes — the whole site, every category, every tag — and each
+//! feed cut into pages.
+//!
+//! Nothing here is configured per feed: a category or tag exists as soon as one visible post
+//! names it, under exactly the name the post gives. Grouping is a pure function of the posts,
+//! the page size and the moment `now` (posts dated later are not visible yet unless the site
+//! publishes the future), so the same inputs always give the same feeds.
+//!
+//! Pages follow RFC 5005: archive pages are numbered from the oldest post, each holding exactly
+//! `limit` entries, so an archive page's entries never change as newer posts arrive; only full
+//! pages are archives, and the subscription document holds the newest `limit` entries, which
+//! always include every entry not yet archived.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::posts::Post;
+
+/// What a feed is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Every post.
+    Site,
+    /// The posts of one category.
+    Category(String),
+    /// The posts with one tag.
+    Tag(String),
+}
+
+impl Scope {
+    /// The category or tag name; `None` for the site.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Scope::Site => None,
+            Scope::Category(n) | Scope::Tag(n) => Some(n),
+        }
+    }
+}
+
+/// One page of a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Page {
+    /// The subscription document: the newest entries.
+    Current,
+    /// Archive page `n`, counted from 1 at the oldest posts.
+    Archive(usize),
+}
+
+/// The posts of one scope, newest first.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// What the feed is about.
+    pub scope: Scope,
+    /// Every visible post of the scope, in [`Post::newest_first`] order.
+    pub posts: Vec<Arc<Post>>,
+}
+
+impl Feed {
+    /// How many full archive pages the feed has.
+    pub fn archive_pages(&self, limit: usize) -> usize {
+        self.posts.len() / limit.max(1)
+    }
+
+    /// The entries of a page, newest first; `None` for a page that does not exist.
+    pub fn page(&self, page: Page, limit: usize) -> Option<&[Arc<Post>]> {
+        let limit = limit.max(1);
+        match page {
+            Page::Current => Some(&self.posts[..self.posts.len().min(limit)]),
+            Page::Archive(n) => {
+                if n == 0 || n > self.archive_pages(limit) {
+                    return None;
+                }
+                // Page n holds oldest-first positions (n-1)*limit .. n*limit, which in the
+                // newest-first list end `(n-1)*limit` from the end.
+                let end = self.posts.len() - (n - 1) * limit;
+                Some(&self.posts[end - limit..end])
+            }
+        }
+    }
+
+    /// The newest change among `entries`: a document's `updated`, never the build time.
+    pub fn last_change(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
+        entries.iter().map(|p| p.last_change()).max()
+    }
+}
+
+/// Every feed of the site.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    /// The feed of every post.
+    pub site: Feed,
+    /// One feed per category, by name.
+    pub categories: BTreeMap<String, Feed>,
+    /// One feed per tag, by name.
+    pub tags: BTreeMap<String, Feed>,
+}
+
+impl Feeds {
+    /// Groups `posts` (already sorted newest first) into feeds, leaving out posts dated after
+    /// `now` unless `future` is set.
+    pub fn group(posts: &[Arc<Post>], now: DateTime<Utc>, future: bool) -> Self {
+        let visible: Vec<Arc<Post>> = posts
+            .iter()
+            .filter(|p| future || p.date <= now)
+            .cloned()
+            .collect();
+        let mut categories: BTreeMap<String, Feed> = BTreeMap::new();
+        let mut tags: BTreeMap<String, Feed> = BTreeMap::new();
+        for post in &visible {
+            for name in &post.categories {
+                categories
+                    .entry(name.clone())
+                    .or_insert_with(|| Feed {
+                        scope: Scope::Category(name.clone()),
+                        posts: Vec::new(),
+                    })
+                    .posts
+                    .push(Arc::clone(post));
+            }
+            for name in &post.tags {
+                tags.entry(name.clone())
+                    .or_insert_with(|| Feed {
+                        scope: Scope::Tag(name.clone()),
+                        posts: Vec::new(),
+                    })
+                    .posts
+                    .push(Arc::clone(post));
+            }
+        }
+        Self {
+            site: Feed {
+                scope: Scope::Site,
+                posts: visible,
+            },
+            categories,
+            tags,
+        }
+    }
+
+    /// The feed of a scope.
+    pub fn get(&self, scope: &Scope) -> Option<&Feed> {
+        match scope {
+            Scope::Site => Some(&self.site),
+            Scope::Category(n) => self.categories.get(n),
+            Scope::Tag(n) => self.tags.get(n),
+        }
+    }
+
+    /// Every feed: the site first, then categories, then tags, each by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Feed> {
+        std::iter::once(&self.site)
+            .chain(self.categories.values())
+            .chain(self.tags.values())
+    }
+
+    /// How many feeds there are.
+    pub fn len(&self) -> usize {
+        1 + self.categories.len() + self.tags.len()
+    }
+
+    /// Never empty: the site feed always exists, even with no posts.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The earliest moment after `now` at which a post not yet visible becomes visible, so the
+    /// service can wake up then and publish it without any file change.
+    pub fn next_publication(posts: &[Arc<Post>], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        posts
+            .iter()
+            .map(|p| p.date.with_timezone(&Utc))
+            .filter(|d| *d > now)
+            .min()
+    }
+}
