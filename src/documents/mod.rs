@@ -211,7 +211,8 @@ impl<'a> PageView<'a> {
         };
         let mut title = feed_title(config, &feed.scope);
         if let Page::Archive(n) = page {
-            title = format!("{title} (archive {n} of {pages})");
+            // Not "n of total": the total grows, and an archive page's bytes must not.
+            title = format!("{title} (archive {n})");
         }
         Some(Self {
             config,

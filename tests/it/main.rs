@@ -2,6 +2,7 @@
 //! capability end to end; `support` holds the shared helpers.
 
 mod check;
+mod documents;
 mod loader;
 mod props;
 mod support;
