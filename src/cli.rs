@@ -26,9 +26,9 @@ pub enum CliError {
     /// The static export could not be written.
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
-    /// The command exists but this build does not provide it yet.
-    #[error("`tidings {0}` is not available in this version")]
-    Unavailable(&'static str),
+    /// The service could not start or failed.
+    #[error(transparent)]
+    Serve(#[from] crate::service::ServeError),
 }
 
 #[derive(Debug, Parser)]
@@ -38,8 +38,9 @@ pub enum CliError {
     about = "Publishes Jekyll-style posts as RSS, Atom and JSON feeds"
 )]
 struct Cli {
+    /// What to do; `serve` when omitted, so `cargo run --release` serves the sample site.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,21 +130,43 @@ where
         }
     };
     let env = |k: &str| std::env::var(k).ok();
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::Serve {
+        common: CommonArgs {
+            config: std::env::var_os("TIDINGS_CONFIG").map(PathBuf::from),
+            content: None,
+            base_url: None,
+        },
+        bind: None,
+    });
+    match command {
         Command::Check { common } => {
             let config = common.resolve(env, &[])?;
             let mut out = std::io::stdout().lock();
             check(&config, &mut out)
         }
         Command::Serve { common, bind } => {
-            let _config = common.resolve(env, &[("server.bind", bind.as_deref())])?;
-            Err(CliError::Unavailable("serve"))
+            let config = common.resolve(env, &[("server.bind", bind.as_deref())])?;
+            init_logging();
+            crate::service::run(config)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Build { common, out } => {
             let config = common.resolve(env, &[])?;
             build(&config, &out, &mut std::io::stderr().lock())
         }
     }
+}
+
+/// Logs go to stderr; the level comes from `TIDINGS_LOG` (`info` by default), in
+/// `tracing-subscriber`'s filter syntax (`debug`, `tidings=debug,actix_server=warn`, ...).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// `tidings build`: writes every document under `out`; names the posts that failed to load

@@ -87,14 +87,26 @@ impl Feed {
 }
 
 /// Every feed of the site.
+///
+/// Feeds are shared (`Arc`) so that a rebuild can copy the whole set cheaply and replace only
+/// the feeds a change touched.
 #[derive(Debug, Clone)]
 pub struct Feeds {
     /// The feed of every post.
-    pub site: Feed,
+    pub site: Arc<Feed>,
     /// One feed per category, by name.
-    pub categories: BTreeMap<String, Feed>,
+    pub categories: BTreeMap<String, Arc<Feed>>,
     /// One feed per tag, by name.
-    pub tags: BTreeMap<String, Feed>,
+    pub tags: BTreeMap<String, Arc<Feed>>,
+}
+
+/// One post entering, leaving or changing in the set of visible posts.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The version that was visible, if any.
+    pub old: Option<Arc<Post>>,
+    /// The version that is visible now, if any.
+    pub new: Option<Arc<Post>>,
 }
 
 impl Feeds {
@@ -130,29 +142,91 @@ impl Feeds {
             }
         }
         Self {
-            site: Feed {
+            site: Arc::new(Feed {
                 scope: Scope::Site,
                 posts: visible,
-            },
-            categories,
-            tags,
+            }),
+            categories: categories
+                .into_iter()
+                .map(|(k, v)| (k, Arc::new(v)))
+                .collect(),
+            tags: tags.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
         }
+    }
+
+    /// Applies changes to the visible posts, returning the new feeds and the scopes whose
+    /// entries changed. Only those feeds are rebuilt; every other feed is shared with `self`.
+    /// The result is exactly what [`Feeds::group`] would give for the new set of posts.
+    pub fn apply(&self, changes: &[Change]) -> (Feeds, Vec<Scope>) {
+        // Per affected scope: sources leaving it, and posts entering it.
+        let mut edits: BTreeMap<Scope, (Vec<&str>, Vec<&Arc<Post>>)> = BTreeMap::new();
+        for change in changes {
+            if let Some(old) = &change.old {
+                for scope in scopes_of(old) {
+                    edits.entry(scope).or_default().0.push(&old.source);
+                }
+            }
+            if let Some(new) = &change.new {
+                for scope in scopes_of(new) {
+                    edits.entry(scope).or_default().1.push(new);
+                }
+            }
+        }
+        let mut next = self.clone();
+        let mut affected = Vec::with_capacity(edits.len());
+        for (scope, (leaving, mut entering)) in edits {
+            let old_posts = self.get(&scope).map_or(&[][..], |f| &f.posts[..]);
+            entering.sort_by(|a, b| Post::newest_first(a, b));
+            let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
+            let mut incoming = entering.into_iter().peekable();
+            for post in old_posts
+                .iter()
+                .filter(|p| !leaving.contains(&p.source.as_str()))
+            {
+                while let Some(n) = incoming.next_if(|n| Post::newest_first(n, post).is_lt()) {
+                    posts.push(Arc::clone(n));
+                }
+                posts.push(Arc::clone(post));
+            }
+            posts.extend(incoming.cloned());
+            let feed = Arc::new(Feed {
+                scope: scope.clone(),
+                posts,
+            });
+            match &scope {
+                Scope::Site => next.site = feed,
+                Scope::Category(n) | Scope::Tag(n) => {
+                    let map = if matches!(scope, Scope::Category(_)) {
+                        &mut next.categories
+                    } else {
+                        &mut next.tags
+                    };
+                    if feed.posts.is_empty() {
+                        map.remove(n);
+                    } else {
+                        map.insert(n.clone(), feed);
+                    }
+                }
+            }
+            affected.push(scope);
+        }
+        (next, affected)
     }
 
     /// The feed of a scope.
     pub fn get(&self, scope: &Scope) -> Option<&Feed> {
         match scope {
             Scope::Site => Some(&self.site),
-            Scope::Category(n) => self.categories.get(n),
-            Scope::Tag(n) => self.tags.get(n),
+            Scope::Category(n) => self.categories.get(n).map(|f| &**f),
+            Scope::Tag(n) => self.tags.get(n).map(|f| &**f),
         }
     }
 
     /// Every feed: the site first, then categories, then tags, each by name.
     pub fn iter(&self) -> impl Iterator<Item = &Feed> {
-        std::iter::once(&self.site)
-            .chain(self.categories.values())
-            .chain(self.tags.values())
+        std::iter::once(&*self.site)
+            .chain(self.categories.values().map(|f| &**f))
+            .chain(self.tags.values().map(|f| &**f))
     }
 
     /// How many feeds there are.
@@ -174,4 +248,11 @@ impl Feeds {
             .filter(|d| *d > now)
             .min()
     }
+}
+
+/// Every scope a post belongs to.
+pub fn scopes_of(post: &Post) -> impl Iterator<Item = Scope> + '_ {
+    std::iter::once(Scope::Site)
+        .chain(post.categories.iter().map(|c| Scope::Category(c.clone())))
+        .chain(post.tags.iter().map(|t| Scope::Tag(t.clone())))
 }

@@ -3,6 +3,8 @@
 //!
 //! maud escapes every interpolated value, so names from posts cannot inject markup.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use maud::{DOCTYPE, Markup, html};
 
@@ -54,7 +56,7 @@ pub(crate) fn render(ctx: Context<'_>) -> Bytes {
     Bytes::from(page.into_string())
 }
 
-fn table<'a>(ctx: Context<'_>, feeds: impl Iterator<Item = &'a Feed>) -> Markup {
+fn table<'a>(ctx: Context<'_>, feeds: impl Iterator<Item = &'a Arc<Feed>>) -> Markup {
     html! {
         table {
             thead { tr { th scope="col" { "Feed" } th scope="col" { "Posts" } th scope="col" { "Formats" } } }

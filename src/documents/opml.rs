@@ -1,5 +1,7 @@
 //! OPML 2.0: every feed, grouped by kind, so a reader can subscribe to all of them at once.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -45,7 +47,7 @@ fn group<'a>(
     ctx: Context<'_>,
     w: &mut Writer<Vec<u8>>,
     label: &str,
-    feeds: impl Iterator<Item = &'a Feed>,
+    feeds: impl Iterator<Item = &'a Arc<Feed>>,
 ) -> std::io::Result<()> {
     let mut feeds = feeds.peekable();
     if feeds.peek().is_none() {

@@ -1,0 +1,100 @@
+//! Content-coding negotiation from `Accept-Encoding` (RFC 9110 §12.5.3), pure and tested
+//! without a server.
+
+/// A content coding tidings can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    /// Brotli.
+    Brotli,
+    /// gzip.
+    Gzip,
+    /// No coding.
+    Identity,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token, `None` for identity.
+    pub fn token(self) -> Option<&'static str> {
+        match self {
+            Coding::Brotli => Some("br"),
+            Coding::Gzip => Some("gzip"),
+            Coding::Identity => None,
+        }
+    }
+}
+
+/// Picks the coding to send. `available` says which encodings exist for this document
+/// (small documents are not compressed). The highest q-value wins; ties go to the smaller
+/// encoding (brotli, then gzip, then identity). `*` covers codings not named; identity is
+/// acceptable unless refused by `identity;q=0` or `*;q=0`, and is sent anyway if nothing else
+/// is acceptable, which RFC 9110 allows in place of a 406.
+pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding {
+    let Some(header) = accept_encoding else {
+        return Coding::Identity;
+    };
+    let mut q_br = None;
+    let mut q_gzip = None;
+    let mut q_identity = None;
+    let mut q_star = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0_f32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        let q = q.clamp(0.0, 1.0);
+        match name.as_str() {
+            "br" => q_br = Some(q),
+            "gzip" | "x-gzip" => q_gzip = Some(q),
+            "identity" => q_identity = Some(q),
+            "*" => q_star = Some(q),
+            _ => {}
+        }
+    }
+    let br = q_br.or(q_star).unwrap_or(0.0);
+    let gz = q_gzip.or(q_star).unwrap_or(0.0);
+    let id = q_identity.or(q_star).unwrap_or(1.0);
+    let mut best = (Coding::Identity, id);
+    for (coding, q, have) in [(Coding::Gzip, gz, gzip), (Coding::Brotli, br, brotli)] {
+        if have && q > 0.0 && q >= best.1 {
+            best = (coding, q);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_with_q_values() {
+        use Coding::*;
+        let cases: &[(Option<&str>, Coding)] = &[
+            (None, Identity),
+            (Some(""), Identity),
+            (Some("gzip"), Gzip),
+            (Some("gzip, deflate, br"), Brotli),
+            (Some("br;q=0.5, gzip"), Gzip),
+            (Some("br;q=0, gzip;q=0"), Identity),
+            (Some("*"), Brotli),
+            (Some("*;q=0.1, gzip;q=0.5"), Gzip),
+            (Some("identity"), Identity),
+            (Some("identity;q=0, gzip;q=0.1"), Gzip),
+            (Some("GZIP;Q=1"), Gzip),
+            (Some("br;q=bogus, gzip"), Gzip),
+            (Some("deflate"), Identity),
+            (Some("identity;q=1, br;q=0.9"), Identity),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(choose(*header, true, true), *expected, "{header:?}");
+        }
+        assert_eq!(choose(Some("br"), false, true), Identity);
+        assert_eq!(choose(Some("br, gzip"), false, true), Gzip);
+    }
+}

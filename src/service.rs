@@ -1,0 +1,144 @@
+//! The running service: the store, the watcher that feeds it, and the HTTP server that reads
+//! it, started in the right order and stopped in the right order.
+//!
+//! The listener is bound first and the content loads in the background, so `/healthz` answers
+//! 503 during the load instead of the port refusing connections — an orchestrator then knows
+//! the process is alive but not ready.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::watch::{WatchError, Watcher};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The watcher cannot start.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    /// The HTTP server failed.
+    #[error("the HTTP server failed: {0}")]
+    Server(std::io::Error),
+}
+
+/// Binds the configured address.
+pub fn bind(addr: &str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).map_err(|source| ServeError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
+}
+
+/// Runs the service until SIGTERM or SIGINT, then shuts down gracefully: the server stops
+/// accepting and finishes in-flight responses, then the watcher stops.
+pub fn run(config: Config) -> Result<(), ServeError> {
+    let listener = bind(&config.server.bind)?;
+    let addr = listener.local_addr().map_err(ServeError::Server)?;
+    let config = Arc::new(config);
+    let store = Arc::new(Store::new());
+    let metrics = Arc::new(Metrics::new());
+    let watcher = Watcher::start(
+        Arc::clone(&config),
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+    )?;
+    tracing::info!(
+        "listening on http://{addr}/ (feeds at {})",
+        config.site.base_url
+    );
+    let state = AppState { store, metrics };
+    let result =
+        actix_web::rt::System::new().block_on(async move { http::server(state, listener)?.await });
+    tracing::info!("shutting down");
+    watcher.stop();
+    result.map_err(ServeError::Server)
+}
+
+/// A service running on background threads, for tests and embedding.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The store it publishes from.
+    pub store: Arc<Store>,
+    /// Its metrics.
+    pub metrics: Arc<Metrics>,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+    watcher: Option<Watcher>,
+}
+
+impl Running {
+    /// Starts the service on `listener` in the background.
+    pub fn start(config: Config, listener: TcpListener) -> Result<Self, ServeError> {
+        let addr = listener.local_addr().map_err(ServeError::Server)?;
+        let config = Arc::new(config);
+        let store = Arc::new(Store::new());
+        let metrics = Arc::new(Metrics::new());
+        let watcher = Watcher::start(
+            Arc::clone(&config),
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+        )?;
+        let state = AppState {
+            store: Arc::clone(&store),
+            metrics: Arc::clone(&metrics),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("tidings-http".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = http::server(state, listener)?;
+                    let _ = tx.send(server.handle());
+                    server.await
+                })
+            })
+            .map_err(ServeError::Server)?;
+        let handle = rx.recv().map_err(|_| {
+            ServeError::Server(std::io::Error::other("the HTTP server did not start"))
+        })?;
+        Ok(Self {
+            addr,
+            store,
+            metrics,
+            handle,
+            thread: Some(thread),
+            watcher: Some(watcher),
+        })
+    }
+
+    /// Stops gracefully and waits for both threads.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let stopped = self.handle.stop(true);
+            actix_web::rt::System::new().block_on(stopped);
+            let _ = thread.join();
+        }
+        if let Some(w) = self.watcher.take() {
+            w.stop();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,375 @@
+//! The catalog: the rebuilder's private, mutable record of every file and post, and the
+//! incremental path from "these files changed" to "these feeds changed".
+//!
+//! Only the rebuild thread owns a catalog; readers never see it. They see the immutable
+//! [`super::Snapshot`]s built from it. That split keeps the request path lock-free and lets
+//! the catalog use plain `HashMap`s.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::feeds::{Change, Feeds, Scope};
+use crate::files;
+use crate::posts::{self, LoadError, Loaded, Post, Reason};
+
+/// What the catalog knows about one file.
+#[derive(Debug)]
+struct FileEntry {
+    /// Hash of the bytes last read, good or bad: the same bytes are never parsed twice.
+    hash: [u8; 32],
+    /// Modification time and size when last read, for cheap rescans.
+    stamp: Option<(SystemTime, u64)>,
+    /// The last version that loaded. Kept while the file is broken, so a bad edit never
+    /// takes a post out of the feeds.
+    post: Option<Arc<Post>>,
+    /// Why the current bytes do not load, if they don't.
+    error: Option<LoadError>,
+}
+
+/// What one refresh changed, for logs and metrics.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// Posts that appeared.
+    pub added: usize,
+    /// Posts whose bytes changed and still load.
+    pub modified: usize,
+    /// Posts that left (file deleted, front matter removed, unpublished).
+    pub removed: usize,
+    /// Files that now fail to load (their last good version stays).
+    pub failed: usize,
+    /// Posts that became visible because their time came.
+    pub published: usize,
+    /// Scopes whose entries changed.
+    pub scopes: Vec<Scope>,
+}
+
+impl Delta {
+    /// Whether anything a reader can see changed.
+    pub fn is_visible(&self) -> bool {
+        !self.scopes.is_empty()
+    }
+}
+
+/// Every file and post under the content directory.
+pub struct Catalog {
+    config: Arc<Config>,
+    root: PathBuf,
+    pool: rayon::ThreadPool,
+    /// Ordered, so "is anything under this folder" is a range lookup.
+    files: BTreeMap<String, FileEntry>,
+    /// The visibility cutoff the current feeds were grouped with.
+    now: DateTime<Utc>,
+    feeds: Feeds,
+}
+
+impl Catalog {
+    /// Loads the whole content directory.
+    pub fn load(config: Arc<Config>, now: DateTime<Utc>) -> Self {
+        let root = config.content_dir.clone();
+        let mut catalog = Self {
+            feeds: Feeds::group(&[], now, config.posts.future),
+            config,
+            root,
+            pool: posts::loader_pool(),
+            files: BTreeMap::new(),
+            now,
+        };
+        let (found, walk_errors) = files::discover(&catalog.root);
+        let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
+        catalog.read_all(&paths);
+        for e in walk_errors {
+            catalog.files.insert(
+                e.path.clone(),
+                FileEntry {
+                    hash: [0; 32],
+                    stamp: None,
+                    post: None,
+                    error: Some(e),
+                },
+            );
+        }
+        let posts = catalog.all_posts();
+        catalog.feeds = Feeds::group(&posts, now, catalog.config.posts.future);
+        catalog
+    }
+
+    /// The current feeds.
+    pub fn feeds(&self) -> &Feeds {
+        &self.feeds
+    }
+
+    /// The configuration the catalog loads with.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Every file that currently fails to load, by path.
+    pub fn errors(&self) -> Vec<LoadError> {
+        let mut errors: Vec<LoadError> = self
+            .files
+            .values()
+            .filter_map(|f| f.error.clone())
+            .collect();
+        errors.sort_by(|a, b| a.path.cmp(&b.path));
+        errors
+    }
+
+    /// Whether any known file lies under the folder `relative` (so an event on that folder
+    /// may have moved or removed posts).
+    pub fn has_files_under(&self, relative: &str) -> bool {
+        let prefix = format!("{}/", relative.trim_end_matches('/'));
+        self.files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+
+    /// How many posts loaded (visible or not yet).
+    pub fn post_count(&self) -> usize {
+        self.files.values().filter(|f| f.post.is_some()).count()
+    }
+
+    /// When the next future-dated post becomes visible, if one is waiting.
+    pub fn next_publication(&self) -> Option<DateTime<Utc>> {
+        if self.config.posts.future {
+            return None;
+        }
+        self.files
+            .values()
+            .filter_map(|f| f.post.as_ref())
+            .map(|p| p.date.with_timezone(&Utc))
+            .filter(|d| *d > self.now)
+            .min()
+    }
+
+    /// Re-reads the given files (paths relative to the content directory, `/`-separated) and
+    /// applies what changed. A file whose bytes did not change is not parsed again.
+    pub fn refresh(&mut self, paths: &[String], now: DateTime<Utc>) -> Delta {
+        let mut delta = Delta::default();
+        let mut changes = Vec::new();
+        let reads: Vec<(String, FileRead)> = self.pool.install(|| {
+            paths
+                .par_iter()
+                .map(|p| (p.clone(), read_file(&self.root, p, &self.config)))
+                .collect()
+        });
+        for (path, read) in reads {
+            self.apply_read(path, read, &mut changes, &mut delta);
+        }
+        self.publish(changes, now, &mut delta);
+        delta
+    }
+
+    /// Walks the whole tree again: for when events were lost, a folder moved, or the
+    /// watcher cannot say what changed. Files whose size and modification time are unchanged
+    /// are not read.
+    pub fn rescan(&mut self, now: DateTime<Utc>) -> Delta {
+        let (found, _) = files::discover(&self.root);
+        let present: std::collections::HashSet<&str> =
+            found.iter().map(|f| f.relative.as_str()).collect();
+        let mut stale: Vec<String> = self
+            .files
+            .keys()
+            .filter(|k| !present.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for f in &found {
+            let known = self.files.get(&f.relative).and_then(|e| e.stamp);
+            if known.is_none() || known != stamp(&f.path) {
+                stale.push(f.relative.clone());
+            }
+        }
+        self.refresh(&stale, now)
+    }
+
+    fn read_all(&mut self, paths: &[String]) {
+        let reads: Vec<(String, FileRead)> = self.pool.install(|| {
+            paths
+                .par_iter()
+                .map(|p| (p.clone(), read_file(&self.root, p, &self.config)))
+                .collect()
+        });
+        let mut changes = Vec::new();
+        let mut delta = Delta::default();
+        for (path, read) in reads {
+            self.apply_read(path, read, &mut changes, &mut delta);
+        }
+    }
+
+    fn apply_read(
+        &mut self,
+        path: String,
+        read: FileRead,
+        changes: &mut Vec<Change>,
+        delta: &mut Delta,
+    ) {
+        match read {
+            FileRead::Gone => {
+                if let Some(entry) = self.files.remove(&path) {
+                    if entry.post.is_some() {
+                        delta.removed += 1;
+                        changes.push(Change {
+                            old: entry.post,
+                            new: None,
+                        });
+                    }
+                }
+            }
+            FileRead::Read {
+                hash,
+                stamp,
+                result,
+            } => {
+                let entry = self.files.entry(path).or_insert(FileEntry {
+                    hash: [0xff; 32],
+                    stamp: None,
+                    post: None,
+                    error: None,
+                });
+                entry.stamp = stamp;
+                if entry.hash == hash {
+                    // A touch, or an event for bytes we already have (good or bad).
+                    return;
+                }
+                entry.hash = hash;
+                match result {
+                    Ok(Loaded::Post(post)) => {
+                        let post: Arc<Post> = Arc::from(post);
+                        entry.error = None;
+                        match entry.post.replace(Arc::clone(&post)) {
+                            Some(old) => {
+                                delta.modified += 1;
+                                changes.push(Change {
+                                    old: Some(old),
+                                    new: Some(post),
+                                });
+                            }
+                            None => {
+                                delta.added += 1;
+                                changes.push(Change {
+                                    old: None,
+                                    new: Some(post),
+                                });
+                            }
+                        }
+                    }
+                    Ok(Loaded::NotAPost | Loaded::Unpublished) => {
+                        entry.error = None;
+                        if let Some(old) = entry.post.take() {
+                            delta.removed += 1;
+                            changes.push(Change {
+                                old: Some(old),
+                                new: None,
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        delta.failed += 1;
+                        entry.error = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns changes of loaded posts into changes of visible posts, including posts whose time came since the last
+    /// rebuild, and regroups only the feeds they touch.
+    fn publish(&mut self, changes: Vec<Change>, now: DateTime<Utc>, delta: &mut Delta) {
+        let future = self.config.posts.future;
+        let was_visible = |p: &Post| future || p.date <= self.now;
+        let is_visible = |p: &Post| future || p.date <= now;
+        let mut feed_changes: Vec<Change> = changes
+            .into_iter()
+            .map(|c| Change {
+                old: c.old.filter(|p| was_visible(p)),
+                new: c.new.filter(|p| is_visible(p)),
+            })
+            .filter(|c| c.old.is_some() || c.new.is_some())
+            .collect();
+        if now > self.now && !future {
+            let changed: std::collections::HashSet<&str> = feed_changes
+                .iter()
+                .flat_map(|c| c.new.iter().chain(c.old.iter()))
+                .map(|p| p.source.as_str())
+                .collect();
+            let mut coming: Vec<Change> = self
+                .files
+                .values()
+                .filter_map(|f| f.post.as_ref())
+                .filter(|p| p.date > self.now && p.date <= now)
+                .filter(|p| !changed.contains(p.source.as_str()))
+                .map(|p| Change {
+                    old: None,
+                    new: Some(Arc::clone(p)),
+                })
+                .collect();
+            delta.published += coming.len();
+            feed_changes.append(&mut coming);
+        }
+        self.now = self.now.max(now);
+        if feed_changes.is_empty() {
+            return;
+        }
+        let (feeds, scopes) = self.feeds.apply(&feed_changes);
+        self.feeds = feeds;
+        delta.scopes = scopes;
+    }
+
+    fn all_posts(&self) -> Vec<Arc<Post>> {
+        let mut posts: Vec<Arc<Post>> =
+            self.files.values().filter_map(|f| f.post.clone()).collect();
+        posts.sort_by(|a, b| Post::newest_first(a, b));
+        posts
+    }
+}
+
+enum FileRead {
+    Gone,
+    Read {
+        hash: [u8; 32],
+        stamp: Option<(SystemTime, u64)>,
+        result: Result<Loaded, LoadError>,
+    },
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Reads and parses one file. A path that no longer names a candidate file is `Gone`.
+fn read_file(root: &Path, relative: &str, config: &Config) -> FileRead {
+    let path = root.join(relative);
+    if !files::is_candidate(Path::new(relative)) || !path.is_file() {
+        return FileRead::Gone;
+    }
+    let stamp = stamp(&path);
+    match files::read(&path, config.posts.max_bytes) {
+        Ok(bytes) => FileRead::Read {
+            hash: *blake3::hash(&bytes).as_bytes(),
+            stamp,
+            result: posts::load_post(relative, &bytes, config),
+        },
+        Err(reason) => {
+            if matches!(reason, Reason::Io(_)) && !path.exists() {
+                return FileRead::Gone;
+            }
+            FileRead::Read {
+                // Hash the error text so the same failure is not reported anew each time.
+                hash: *blake3::hash(reason.to_string().as_bytes()).as_bytes(),
+                stamp,
+                result: Err(LoadError {
+                    path: relative.to_owned(),
+                    line: None,
+                    reason,
+                }),
+            }
+        }
+    }
+}

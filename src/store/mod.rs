@@ -1,0 +1,124 @@
+//! The store: what the service publishes right now, and how a change becomes the next version.
+//!
+//! Readers load the current [`Snapshot`] with one atomic pointer read (arc-swap) and keep it
+//! for the whole request, so every response's ETag matches its body even while a rebuild
+//! swaps in a new snapshot. The one writer — the rebuild thread — owns a [`Catalog`], applies
+//! changes to it, and publishes a new snapshot that shares every unaffected feed and every
+//! unaffected rendered document with the previous one. A rebuild that finds only broken files
+//! changes nothing readers see: the last good version of each post stays.
+
+mod cache;
+mod catalog;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwapOption;
+
+use crate::config::Config;
+use crate::documents::{self, Context, DocId};
+use crate::feeds::{Feeds, Scope};
+use crate::posts::LoadError;
+pub use cache::Rendered;
+pub use catalog::{Catalog, Delta};
+
+/// One published version of the site.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The configuration it was built with.
+    pub config: Arc<Config>,
+    /// The feeds.
+    pub feeds: Feeds,
+    /// Files that currently fail to load.
+    pub errors: Arc<Vec<LoadError>>,
+    /// Posts loaded (including those not yet visible).
+    pub posts: usize,
+    /// When this version was published (for `/healthz` and metrics, never for documents).
+    pub published_at: SystemTime,
+    /// Counts up with every published version.
+    pub generation: u64,
+    cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
+}
+
+impl Snapshot {
+    /// The rendered document for `id`, rendering and compressing it on first request.
+    /// `None` when the document does not exist in this version.
+    pub fn document(&self, id: &DocId) -> Option<Arc<Rendered>> {
+        if let Some(hit) = self.cache.read().ok()?.get(id) {
+            return Some(Arc::clone(hit));
+        }
+        let ctx = Context {
+            config: &self.config,
+            feeds: &self.feeds,
+        };
+        // Rendered outside the lock: two requests racing for the same document both render
+        // it, which costs a little CPU once but never blocks other documents' readers.
+        let rendered = Arc::new(Rendered::new(documents::render(ctx, id)?));
+        let mut cache = self.cache.write().ok()?;
+        Some(Arc::clone(cache.entry(id.clone()).or_insert(rendered)))
+    }
+
+    /// How many documents are rendered and cached in this version.
+    pub fn cached_documents(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.len())
+    }
+}
+
+/// The currently published snapshot, shared by every request handler.
+#[derive(Debug, Default)]
+pub struct Store {
+    current: ArcSwapOption<Snapshot>,
+}
+
+impl Store {
+    /// An empty store: nothing published until the first load is done.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current snapshot, or `None` before the first load.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full()
+    }
+
+    /// Publishes the catalog's current state. Rendered documents of scopes not in `delta`
+    /// are carried over from the previous snapshot; everything else renders on demand.
+    pub fn publish(&self, catalog: &Catalog, delta: Option<&Delta>) -> Arc<Snapshot> {
+        let previous = self.snapshot();
+        let mut cache = HashMap::new();
+        if let (Some(prev), Some(delta)) = (&previous, delta) {
+            let affected: HashSet<&Scope> = delta.scopes.iter().collect();
+            if let Ok(old) = prev.cache.read() {
+                for (id, doc) in old.iter() {
+                    if !depends_on(id, &affected) {
+                        cache.insert(id.clone(), Arc::clone(doc));
+                    }
+                }
+            }
+        }
+        let snapshot = Arc::new(Snapshot {
+            config: Arc::clone(catalog.config()),
+            feeds: catalog.feeds().clone(),
+            errors: Arc::new(catalog.errors()),
+            posts: catalog.post_count(),
+            published_at: SystemTime::now(),
+            generation: previous.map_or(1, |p| p.generation + 1),
+            cache: RwLock::new(cache),
+        });
+        self.current.store(Some(Arc::clone(&snapshot)));
+        snapshot
+    }
+}
+
+/// Whether a document's bytes may change when `affected` scopes change. The index and the
+/// OPML list show every feed (and counts), so they depend on all of them.
+fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
+    match id {
+        DocId::Feed { scope, .. } => affected.contains(scope),
+        DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
+        DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
+        DocId::Index | DocId::Opml => !affected.is_empty(),
+        DocId::Stylesheet => false,
+    }
+}

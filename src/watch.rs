@@ -1,0 +1,293 @@
+//! The watcher: notices changes under the content directory and drives rebuilds.
+//!
+//! One thread owns the [`Catalog`]. It does the first load, then waits for debounced file
+//! events (notify with notify-debouncer-full, or a polling watcher for file systems that send
+//! no events) or for the moment the next future-dated post is due, and publishes a new
+//! snapshot when something a reader can see changed.
+//!
+//! Events are interpreted conservatively. A path that may be a post is re-read (and compared
+//! by content hash, so a `touch` changes nothing). Anything the watcher cannot account for —
+//! a folder created, moved or deleted, an overflowed event queue, a watcher error — triggers a
+//! rescan, which compares every file's size and modification time and re-reads only those that
+//! differ. Editors save in many ways (write in place, write a temporary file and rename it,
+//! rename the old file to a backup, delete and recreate); each of them ends as events on the
+//! post's own path or on its folder, and both paths lead to the files on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
+
+use crate::config::{Config, WatchMode};
+use crate::files;
+use crate::metrics::Metrics;
+use crate::store::{Catalog, Delta, Store};
+
+/// Why watching could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The content directory cannot be resolved.
+    #[error("cannot watch {path}: {source}")]
+    Root {
+        /// The content directory.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The operating system's watcher refused.
+    #[error("cannot watch {path}: {source}")]
+    Notify {
+        /// The content directory.
+        path: PathBuf,
+        /// What notify said.
+        source: notify::Error,
+    },
+    /// The rebuild thread could not be started.
+    #[error("cannot start the rebuild thread: {0}")]
+    Thread(std::io::Error),
+}
+
+enum Msg {
+    Events(DebounceEventResult),
+    Stop,
+}
+
+/// The running watcher and rebuild thread. Stops when dropped.
+pub struct Watcher {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+    // Kept alive for as long as events are wanted; dropping it stops the OS watcher.
+    _debouncer: Option<Box<dyn Send>>,
+}
+
+impl Watcher {
+    /// Starts watching `config.content_dir` and loading it in the background. The store
+    /// publishes its first snapshot when the initial load is done.
+    pub fn start(
+        config: Arc<Config>,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, WatchError> {
+        let root = config
+            .content_dir
+            .canonicalize()
+            .map_err(|source| WatchError::Root {
+                path: config.content_dir.clone(),
+                source,
+            })?;
+        let (tx, rx) = mpsc::channel();
+        // The OS watcher starts before the initial load, so a change made during the load is
+        // seen afterwards rather than lost.
+        let debouncer = match config.server.watch {
+            WatchMode::Off => None,
+            mode => Some(start_debouncer(&root, mode, &config, tx.clone())?),
+        };
+        let thread = std::thread::Builder::new()
+            .name("tidings-rebuild".into())
+            .spawn(move || rebuild_loop(config, root, store, metrics, rx))
+            .map_err(WatchError::Thread)?;
+        Ok(Self {
+            tx,
+            thread: Some(thread),
+            _debouncer: debouncer,
+        })
+    }
+
+    /// Stops watching and waits for a rebuild in progress to finish.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn start_debouncer(
+    root: &Path,
+    mode: WatchMode,
+    config: &Config,
+    tx: mpsc::Sender<Msg>,
+) -> Result<Box<dyn Send>, WatchError> {
+    let timeout = Duration::from_millis(config.server.debounce_ms.max(1));
+    let handler = move |result: DebounceEventResult| {
+        let _ = tx.send(Msg::Events(result));
+    };
+    let err = |source| WatchError::Notify {
+        path: root.to_owned(),
+        source,
+    };
+    if mode == WatchMode::Poll {
+        let notify_config = notify::Config::default().with_poll_interval(Duration::from_millis(
+            config.server.poll_interval_ms.max(10),
+        ));
+        let mut debouncer = notify_debouncer_full::new_debouncer_opt::<
+            _,
+            notify::PollWatcher,
+            notify_debouncer_full::NoCache,
+        >(
+            timeout,
+            None,
+            handler,
+            notify_debouncer_full::NoCache,
+            notify_config,
+        )
+        .map_err(err)?;
+        debouncer
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(err)?;
+        Ok(Box::new(debouncer))
+    } else {
+        let mut debouncer =
+            notify_debouncer_full::new_debouncer(timeout, None, handler).map_err(err)?;
+        debouncer
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(err)?;
+        Ok(Box::new(debouncer))
+    }
+}
+
+/// What a batch of events asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Work {
+    paths: Vec<String>,
+    rescan: bool,
+}
+
+fn rebuild_loop(
+    config: Arc<Config>,
+    root: PathBuf,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    rx: mpsc::Receiver<Msg>,
+) {
+    let started = Instant::now();
+    let mut catalog = Catalog::load(Arc::clone(&config), Utc::now());
+    let snapshot = store.publish(&catalog, None);
+    metrics.observe_rebuild(started.elapsed(), &snapshot);
+    tracing::info!(
+        posts = snapshot.posts,
+        feeds = snapshot.feeds.len(),
+        errors = snapshot.errors.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "loaded {}",
+        config.content_dir.display()
+    );
+    for e in snapshot.errors.iter() {
+        tracing::warn!("{e}");
+    }
+
+    loop {
+        let wait = catalog
+            .next_publication()
+            .and_then(|at| (at - Utc::now()).to_std().ok())
+            .map(|d| d + Duration::from_millis(1))
+            // Wake up now and then regardless: cheap, and it bounds the damage of a clock
+            // jump on the time a scheduled post waits.
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60));
+        let first = match rx.recv_timeout(wait) {
+            Ok(msg) => Some(msg),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let noticed = Instant::now();
+        let mut work = Work::default();
+        let mut msgs: Vec<Msg> = first.into_iter().collect();
+        // Whatever else queued up meanwhile is handled in the same rebuild.
+        msgs.extend(rx.try_iter());
+        for msg in msgs {
+            match msg {
+                Msg::Stop => return,
+                Msg::Events(Ok(events)) => classify(&root, &events, &catalog, &mut work),
+                Msg::Events(Err(errors)) => {
+                    for e in errors {
+                        tracing::warn!("watcher error, rescanning: {e}");
+                    }
+                    work.rescan = true;
+                }
+            }
+        }
+        let now = Utc::now();
+        let errors_before = catalog.errors();
+        let delta = if work.rescan {
+            catalog.rescan(now)
+        } else {
+            work.paths.sort();
+            work.paths.dedup();
+            catalog.refresh(&work.paths, now)
+        };
+        let errors_after = catalog.errors();
+        if !delta.is_visible() && errors_before == errors_after {
+            continue;
+        }
+        for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
+            tracing::warn!("{e}");
+        }
+        let snapshot = store.publish(&catalog, Some(&delta));
+        let took = noticed.elapsed();
+        metrics.observe_rebuild(took, &snapshot);
+        log_rebuild(&delta, work.rescan, took, snapshot.errors.len());
+    }
+}
+
+fn log_rebuild(delta: &Delta, rescan: bool, took: Duration, errors: usize) {
+    tracing::info!(
+        added = delta.added,
+        modified = delta.modified,
+        removed = delta.removed,
+        failed = delta.failed,
+        published = delta.published,
+        feeds = delta.scopes.len(),
+        errors,
+        rescan,
+        us = took.as_micros() as u64,
+        "rebuilt"
+    );
+}
+
+/// Decides what to re-read for a batch of debounced events.
+fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mut Work) {
+    for event in events {
+        if event.need_rescan() {
+            work.rescan = true;
+        }
+        for path in &event.paths {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            if rel.as_os_str().is_empty() {
+                work.rescan = true;
+                continue;
+            }
+            // Nothing hidden (`.git`, editor swap files) can ever matter.
+            if rel
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            let relative = files::slash_path(rel);
+            if path.is_dir() || catalog.has_files_under(&relative) {
+                // A folder appeared, moved or vanished: what is inside it is unknown.
+                work.rescan = true;
+            } else if files::is_candidate(rel) {
+                work.paths.push(relative);
+            }
+        }
+    }
+}
