@@ -80,7 +80,7 @@ impl Metrics {
         );
         registry.register(
             "http_not_modified_ratio",
-            "Share of document responses that were 304 Not Modified",
+            "Share of successful document responses that were 304 Not Modified",
             not_modified_ratio.clone(),
         );
         registry.register("rebuilds", "Rebuilds published", rebuilds.clone());
@@ -135,7 +135,8 @@ impl Metrics {
         self.bytes
             .get_or_create(&KindLabels { kind, format })
             .inc_by(body_bytes);
-        if matches!(status, 200 | 304) {
+        let is_document = !matches!(kind, "healthz" | "metrics" | "unknown");
+        if is_document && matches!(status, 200 | 304) {
             self.responses.inc();
             if status == 304 {
                 self.not_modified.inc();

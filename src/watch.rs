@@ -61,8 +61,9 @@ enum Msg {
 pub struct Watcher {
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
-    // Kept alive for as long as events are wanted; dropping it stops the OS watcher.
-    _debouncer: Option<Box<dyn Send>>,
+    // Kept alive for as long as events are wanted; dropping it stops the OS watcher. Never
+    // touched again, so the mutex only lends the handle `Sync`.
+    _debouncer: Option<std::sync::Mutex<Box<dyn Send>>>,
 }
 
 impl Watcher {
@@ -85,7 +86,12 @@ impl Watcher {
         // seen afterwards rather than lost.
         let debouncer = match config.server.watch {
             WatchMode::Off => None,
-            mode => Some(start_debouncer(&root, mode, &config, tx.clone())?),
+            mode => Some(std::sync::Mutex::new(start_debouncer(
+                &root,
+                mode,
+                &config,
+                tx.clone(),
+            )?)),
         };
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())

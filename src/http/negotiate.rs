@@ -25,7 +25,8 @@ impl Coding {
 
 /// Picks the coding to send. `available` says which encodings exist for this document
 /// (small documents are not compressed). The highest q-value wins; ties go to the smaller
-/// encoding (brotli, then gzip, then identity). `*` covers codings not named; identity is
+/// encoding (brotli, then gzip, then identity), and identity ranks below any coding the
+/// client accepts unless the client gives it a q-value itself. `*` covers codings not named; identity is
 /// acceptable unless refused by `identity;q=0` or `*;q=0`, and is sent anyway if nothing else
 /// is acceptable, which RFC 9110 allows in place of a 406.
 pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding {
@@ -58,7 +59,9 @@ pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding
     }
     let br = q_br.or(q_star).unwrap_or(0.0);
     let gz = q_gzip.or(q_star).unwrap_or(0.0);
-    let id = q_identity.or(q_star).unwrap_or(1.0);
+    // Identity is acceptable unless refused, but only as the last choice: a client that
+    // accepts gzip at any q-value gets gzip rather than the uncompressed bytes.
+    let id = q_identity.or(q_star.map(|q| q.min(0.001))).unwrap_or(0.001);
     let mut best = (Coding::Identity, id);
     for (coding, q, have) in [(Coding::Gzip, gz, gzip), (Coding::Brotli, br, brotli)] {
         if have && q > 0.0 && q >= best.1 {

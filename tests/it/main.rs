@@ -3,6 +3,7 @@
 
 mod check;
 mod documents;
+mod http;
 mod loader;
 mod props;
 mod support;

@@ -49,3 +49,151 @@ pub fn site(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// A service running on `127.0.0.1:0` over a temporary content directory.
+pub struct Served {
+    /// The running service.
+    pub running: tidings::service::Running,
+    /// The content directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts the service over `files` with extra TOML settings, and waits until the first
+    /// load is published.
+    pub fn start(files: &[(&str, &[u8])], toml: &str) -> Self {
+        let dir = site(files);
+        Self::start_in(dir, toml)
+    }
+
+    /// Starts the service over an existing directory.
+    pub fn start_in(dir: tempfile::TempDir, toml: &str) -> Self {
+        let mut cfg = config(&format!(
+            "[site]\nbase_url = \"http://feeds.test/\"\nurl = \"https://site.test/\"\n\
+             [server]\ndebounce_ms = 20\n{toml}"
+        ));
+        cfg.content_dir = dir.path().to_owned();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let running = tidings::service::Running::start(cfg, listener)
+            .unwrap_or_else(|e| panic!("start: {e}"));
+        let served = Self { running, dir };
+        served.wait_for("the first load", || served.get("/healthz").status == 200);
+        served
+    }
+
+    /// A GET.
+    pub fn get(&self, path: &str) -> Response {
+        request(self.running.addr, "GET", path, &[])
+    }
+
+    /// Any request.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        request(self.running.addr, method, path, headers)
+    }
+
+    /// Waits until `condition` holds, failing the test after a generous deadline.
+    #[track_caller]
+    pub fn wait_for(&self, what: &str, condition: impl FnMut() -> bool) {
+        wait_for(what, std::time::Duration::from_secs(10), condition);
+    }
+
+    /// Writes a file under the content directory (creating folders).
+    pub fn write(&self, rel: &str, bytes: &[u8]) {
+        let path = self.dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, bytes).expect("write");
+    }
+
+    /// The path of a file under the content directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+/// Polls `condition` until it holds or `limit` passes.
+#[track_caller]
+pub fn wait_for(what: &str, limit: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if condition() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// An HTTP response as it came off the socket.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes exactly as sent.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one HTTP/1.1 request over a fresh TCP connection and reads the whole response. The
+/// path is sent exactly as given, so tests can send what real clients would never produce.
+pub fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: feeds.test\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body,
+    }
+}

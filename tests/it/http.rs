@@ -1,0 +1,408 @@
+//! The HTTP service over real sockets: conditional GET, compression, HEAD, errors, hostile
+//! paths, discovery endpoints, replicas, and readers racing a writer.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::support::{Response, Served, request, sample_dir};
+
+fn post(title: &str, date: &str, category: &str) -> Vec<u8> {
+    format!("---\ntitle: \"{title}\"\ndate: {date}\ncategories: {category}\ntags: 山西晚报新闻\n---\n<p>{title} body</p>\n\n{}\n", "text ".repeat(200))
+        .into_bytes()
+}
+
+fn small_site() -> Served {
+    let a = post("First", "2022-05-26 07:32:30 +0800", "news");
+    let b = post("Second", "2022-05-27 08:00:00 +0800", "news");
+    let c = post("Third", "2022-05-28 09:00:00 +0800", "sport");
+    Served::start(&[("a.md", &a), ("b.md", &b), ("c.md", &c)], "")
+}
+
+fn assert_cache_headers(r: &Response, etag: &str) {
+    assert_eq!(r.header("etag"), Some(etag));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+}
+
+#[test]
+fn conditional_get_matrix() {
+    let s = small_site();
+    let full = s.get("/feed.atom");
+    assert_eq!(full.status, 200);
+    let etag = full.header("etag").expect("etag").to_owned();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    let strong_form = etag.trim_start_matches("W/").to_owned();
+    let modified = full
+        .header("last-modified")
+        .expect("last-modified")
+        .to_owned();
+    assert_eq!(
+        modified, "Sat, 28 May 2022 01:00:00 GMT",
+        "newest entry, in GMT"
+    );
+    let before = "Sat, 28 May 2022 00:59:59 GMT";
+    let after = "Sun, 29 May 2022 00:00:00 GMT";
+    let list = format!("\"nope\", {etag}");
+    let cases: Vec<(Vec<(&str, &str)>, u16)> = vec![
+        (vec![("If-None-Match", etag.as_str())], 304),
+        (vec![("If-None-Match", strong_form.as_str())], 304),
+        (vec![("If-None-Match", "\"nope\"")], 200),
+        (vec![("If-None-Match", "W/\"nope\"")], 200),
+        (vec![("If-None-Match", list.as_str())], 304),
+        (vec![("If-None-Match", "*")], 304),
+        (vec![("If-Modified-Since", modified.as_str())], 304),
+        (vec![("If-Modified-Since", after)], 304),
+        (vec![("If-Modified-Since", before)], 200),
+        (vec![("If-Modified-Since", "yesterday-ish")], 200),
+        // If-None-Match takes precedence over If-Modified-Since, both ways.
+        (
+            vec![("If-None-Match", "\"nope\""), ("If-Modified-Since", after)],
+            200,
+        ),
+        (
+            vec![
+                ("If-None-Match", etag.as_str()),
+                ("If-Modified-Since", before),
+            ],
+            304,
+        ),
+    ];
+    for (headers, expected) in cases {
+        let r = s.request("GET", "/feed.atom", &headers);
+        assert_eq!(r.status, expected, "{headers:?}");
+        assert_cache_headers(&r, &etag);
+        if expected == 304 {
+            assert!(r.body.is_empty(), "a 304 has no body");
+        } else {
+            assert_eq!(r.body, full.body);
+        }
+    }
+    // The same ETag validates a HEAD.
+    let r = s.request("HEAD", "/feed.atom", &[("If-None-Match", etag.as_str())]);
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn compression_round_trips_and_honours_q_values() {
+    let s = small_site();
+    let identity = s.get("/feed.rss");
+    assert_eq!(identity.header("content-encoding"), None);
+    let etag = identity.header("etag").expect("etag").to_owned();
+
+    let gz = s.request("GET", "/feed.rss", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_end(&mut decoded)
+        .expect("valid gzip");
+    assert_eq!(decoded, identity.body);
+    assert!(gz.body.len() < identity.body.len());
+    assert_cache_headers(&gz, &etag);
+
+    let br = s.request(
+        "GET",
+        "/feed.rss",
+        &[("Accept-Encoding", "gzip, deflate, br")],
+    );
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br.body[..], 4096)
+        .read_to_end(&mut decoded)
+        .expect("valid brotli");
+    assert_eq!(decoded, identity.body);
+    assert_cache_headers(&br, &etag);
+
+    let r = s.request(
+        "GET",
+        "/feed.rss",
+        &[("Accept-Encoding", "br;q=0.1, gzip;q=0.9")],
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let r = s.request(
+        "GET",
+        "/feed.rss",
+        &[("Accept-Encoding", "br;q=0, gzip;q=0")],
+    );
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.body, identity.body);
+    // One weak ETag across encodings: a client that switches encodings still revalidates.
+    let r = s.request(
+        "GET",
+        "/feed.rss",
+        &[("Accept-Encoding", "br"), ("If-None-Match", etag.as_str())],
+    );
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn head_answers_like_get_without_a_body() {
+    let s = small_site();
+    for path in [
+        "/feed.atom",
+        "/category/news.json",
+        "/feeds.opml",
+        "/",
+        "/feed.xsl",
+        "/nope",
+    ] {
+        for enc in ["identity", "gzip", "br"] {
+            let get = s.request("GET", path, &[("Accept-Encoding", enc)]);
+            let head = s.request("HEAD", path, &[("Accept-Encoding", enc)]);
+            assert_eq!(head.status, get.status, "{path}");
+            assert!(head.body.is_empty(), "{path}: HEAD sent a body");
+            let without_date = |r: &Response| {
+                let mut h: Vec<_> = r
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n != "date")
+                    .cloned()
+                    .collect();
+                h.sort();
+                h
+            };
+            assert_eq!(without_date(&head), without_date(&get), "{path} {enc}");
+            assert_eq!(
+                head.header("content-length")
+                    .and_then(|l| l.parse::<usize>().ok()),
+                Some(get.body.len()),
+                "{path} {enc}"
+            );
+        }
+    }
+}
+
+#[test]
+fn content_types_carry_a_charset() {
+    let s = small_site();
+    for (path, ctype) in [
+        ("/feed.atom", "application/atom+xml; charset=utf-8"),
+        ("/feed.rss", "application/rss+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+        ("/feed.xml", "application/atom+xml; charset=utf-8"),
+        ("/feed/news.xml", "application/atom+xml; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+        ("/feed.xsl", "text/xsl; charset=utf-8"),
+        (
+            "/tag/%E5%B1%B1%E8%A5%BF%E6%99%9A%E6%8A%A5%E6%96%B0%E9%97%BB.rss",
+            "application/rss+xml; charset=utf-8",
+        ),
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some(ctype), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn unknown_methods_paths_and_hostile_input_are_4xx() {
+    let s = small_site();
+    for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let r = s.request(method, "/feed.atom", &[]);
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    }
+    let long = format!("/category/{}.atom", "a".repeat(20_000));
+    let overlong = format!("/{}", "%2e%2e/".repeat(2000));
+    for path in [
+        "/category/unknown.atom",
+        "/tag/nope.rss",
+        "/feed/archive/1.atom",
+        "/feed/archive/0.atom",
+        "/feed.html",
+        "/..%2f..%2fetc/passwd",
+        "/category/..%2f..%2fetc%2fpasswd.atom",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/category/%C0%AE%C0%AE%2Fconfig.atom",
+        "/category/%ff%fe.atom",
+        "/category/%zz.atom",
+        "/../Cargo.toml",
+        "/feed.atom%00.txt",
+        "/category/news.atom/..",
+        long.as_str(),
+        overlong.as_str(),
+    ] {
+        let r = s.request("GET", path, &[]);
+        assert!(
+            (400..500).contains(&r.status),
+            "{}: {}",
+            &path[..path.len().min(60)],
+            r.status
+        );
+        assert!(!r.text().contains("[package]"), "{path} leaked a file");
+    }
+    assert_eq!(s.get("/category/unknown.atom").status, 404);
+    assert_eq!(s.get("/category/unknown.atom").text(), "no such feed\n");
+    // The service is still fine afterwards.
+    assert_eq!(s.get("/feed.atom").status, 200);
+}
+
+#[test]
+fn healthz_and_metrics_report_the_state() {
+    let s = small_site();
+    let h = s.get("/healthz");
+    assert_eq!(h.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&h.body).expect("json");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["posts"], 3);
+    assert_eq!(v["load_errors"], 0);
+    assert!(v["feeds"].as_u64() >= Some(4));
+    let etag = s.get("/feed.atom").header("etag").expect("etag").to_owned();
+    s.request("GET", "/feed.atom", &[("If-None-Match", etag.as_str())]);
+    s.get("/category/nothing.rss");
+    let m = s.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain"))
+    );
+    let text = m.text();
+    for expected in [
+        "tidings_http_requests_total{kind=\"feed\",format=\"atom\",status=\"200\"} 1",
+        "tidings_http_requests_total{kind=\"feed\",format=\"atom\",status=\"304\"} 1",
+        "tidings_http_requests_total{kind=\"feed\",format=\"rss\",status=\"404\"} 1",
+        "tidings_http_not_modified_ratio 0.5",
+        "tidings_posts 3",
+        "tidings_load_errors 0",
+        "tidings_rebuilds_total 1",
+        "tidings_rebuild_duration_seconds_count 1",
+        "tidings_http_response_body_bytes_total{kind=\"feed\",format=\"atom\"}",
+        "tidings_last_rebuild_timestamp_seconds",
+    ] {
+        assert!(text.contains(expected), "metrics lack {expected}:\n{text}");
+    }
+    assert!(!text.contains("news"), "no category names as labels");
+}
+
+#[test]
+fn healthz_is_503_until_the_first_load() {
+    // A store that has published nothing yet, behind the real server.
+    let store = Arc::new(tidings::store::Store::new());
+    let metrics = Arc::new(tidings::metrics::Metrics::new());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = tidings::http::AppState { store, metrics };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = tidings::http::server(state, listener).expect("server");
+            let _ = tx.send(server.handle());
+            server.await
+        })
+    });
+    let handle = rx.recv().expect("started");
+    let h = request(addr, "GET", "/healthz", &[]);
+    assert_eq!(h.status, 503);
+    let feed = request(addr, "GET", "/feed.atom", &[]);
+    assert_eq!(feed.status, 503);
+    assert_eq!(feed.header("retry-after"), Some("1"));
+    actix_web::rt::System::new().block_on(handle.stop(true));
+    thread.join().expect("joined").expect("server ran");
+}
+
+#[test]
+fn replicas_serve_identical_bytes_and_etags() {
+    let copy = |s: &Served| {
+        for entry in std::fs::read_dir(sample_dir()).expect("sample") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), s.path(&entry.file_name().to_string_lossy()))
+                .expect("copy");
+        }
+    };
+    let a = Served::start(&[], "");
+    let b = Served::start(&[], "");
+    copy(&a);
+    copy(&b);
+    for s in [&a, &b] {
+        s.wait_for("the sample to load", || {
+            serde_json::from_slice::<serde_json::Value>(&s.get("/healthz").body)
+                .is_ok_and(|v| v["posts"] == 61)
+        });
+    }
+    for path in [
+        "/feed.atom",
+        "/feed.rss",
+        "/feed.json",
+        "/category/shanxiwanbao.atom",
+        "/feeds.opml",
+        "/",
+    ] {
+        let ra = a.request("GET", path, &[("Accept-Encoding", "br")]);
+        let rb = b.request("GET", path, &[("Accept-Encoding", "br")]);
+        assert_eq!(ra.status, 200);
+        assert_eq!(ra.header("etag"), rb.header("etag"), "{path}");
+        assert!(ra.body == rb.body, "{path}: replicas differ");
+    }
+}
+
+#[test]
+fn readers_racing_a_writer_always_get_consistent_documents() {
+    let s = Arc::new(small_site());
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let s = Arc::clone(&s);
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) && i < 200 {
+                let title = format!("Edit {i}");
+                s.write(
+                    &format!("w{}.md", i % 5),
+                    &post(&title, "2022-06-01 10:00:00 +0800", "news"),
+                );
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            i
+        })
+    };
+    let readers: Vec<_> = (0..4)
+        .map(|r| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut seen: HashMap<String, blake3::Hash> = HashMap::new();
+                let paths = ["/feed.atom", "/category/news.rss", "/feed.json"];
+                for n in 0..150 {
+                    let path = paths[(n + r) % paths.len()];
+                    let resp = s.request("GET", path, &[("Accept-Encoding", "gzip")]);
+                    assert_eq!(resp.status, 200, "{path}");
+                    let mut body = Vec::new();
+                    flate2::read::GzDecoder::new(&resp.body[..])
+                        .read_to_end(&mut body)
+                        .expect("gzip");
+                    if path.ends_with(".json") {
+                        serde_json::from_slice::<serde_json::Value>(&body)
+                            .expect("well-formed JSON");
+                    } else {
+                        let text = std::str::from_utf8(&body).expect("utf-8");
+                        roxmltree::Document::parse(text).expect("well-formed XML");
+                    }
+                    let etag = resp.header("etag").expect("etag").to_owned();
+                    let hash = blake3::hash(&body);
+                    if let Some(previous) = seen.insert(format!("{path} {etag}"), hash) {
+                        assert_eq!(previous, hash, "{path}: one ETag, two bodies");
+                    }
+                }
+                seen.len()
+            })
+        })
+        .collect();
+    let mut versions = 0;
+    for r in readers {
+        versions += r.join().expect("reader");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.join().expect("writer");
+    assert!(writes > 10);
+    assert!(
+        versions > 3,
+        "readers saw the content change ({versions} versions)"
+    );
+}
