@@ -256,3 +256,96 @@ pub fn scopes_of(post: &Post) -> impl Iterator<Item = Scope> + '_ {
         .chain(post.categories.iter().map(|c| Scope::Category(c.clone())))
         .chain(post.tags.iter().map(|t| Scope::Tag(t.clone())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::posts::{Loaded, load_post};
+
+    fn post(i: usize, day: u32, cats: &str, tags: &str) -> Arc<Post> {
+        let text = format!(
+            "---\ntitle: p{i}\ndate: 2022-05-{day:02} 10:00:00 +0800\ncategories: {cats}\ntags: {tags}\n---\nx"
+        );
+        match load_post(&format!("p{i}.md"), text.as_bytes(), &Config::defaults()) {
+            Ok(Loaded::Post(p)) => Arc::from(p),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn ids(feeds: &Feeds) -> Vec<(Scope, Vec<String>)> {
+        feeds
+            .iter()
+            .map(|f| {
+                (
+                    f.scope.clone(),
+                    f.posts.iter().map(|p| p.source.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn applying_changes_equals_regrouping() {
+        let now = Utc::now();
+        // A deterministic pseudo-random walk of edits: add, change categories, remove.
+        let mut current: Vec<Option<Arc<Post>>> = vec![None; 12];
+        let mut feeds = Feeds::group(&[], now, false);
+        let mut seed = 7u32;
+        for step in 0..300 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let i = (seed >> 8) as usize % current.len();
+            let day = 1 + (seed >> 4) % 28;
+            let cats = ["a", "b", "a b", "c"][(seed >> 12) as usize % 4];
+            let tags = ["t", "u", "t u", "v"][(seed >> 16) as usize % 4];
+            let new = if (seed >> 20) % 5 == 0 {
+                None
+            } else {
+                Some(post(i, day, cats, tags))
+            };
+            let change = Change {
+                old: current[i].clone(),
+                new: new.clone(),
+            };
+            let changed = change.old.is_some() || change.new.is_some();
+            current[i] = new;
+            let (next, affected) = feeds.apply(&[change]);
+            let mut all: Vec<Arc<Post>> = current.iter().flatten().cloned().collect();
+            all.sort_by(|a, b| Post::newest_first(a, b));
+            let expected = Feeds::group(&all, now, false);
+            assert_eq!(ids(&next), ids(&expected), "step {step}");
+            assert_eq!(affected.contains(&Scope::Site), changed);
+            // Unaffected feeds are shared, not copied.
+            for (name, feed) in &next.categories {
+                if !affected.contains(&Scope::Category(name.clone())) {
+                    assert!(Arc::ptr_eq(feed, &feeds.categories[name]));
+                }
+            }
+            feeds = next;
+        }
+    }
+
+    #[test]
+    fn pages_count_from_the_oldest() {
+        let posts: Vec<Arc<Post>> = (0..25)
+            .rev()
+            .map(|i| post(i, 1 + i as u32, "a", "t"))
+            .collect();
+        let feed = Feed {
+            scope: Scope::Site,
+            posts,
+        };
+        assert_eq!(feed.archive_pages(10), 2);
+        let page1: Vec<&str> = feed
+            .page(Page::Archive(1), 10)
+            .unwrap()
+            .iter()
+            .map(|p| p.source.as_str())
+            .collect();
+        assert_eq!(page1.first(), Some(&"p9.md"));
+        assert_eq!(page1.last(), Some(&"p0.md"));
+        assert_eq!(feed.page(Page::Current, 10).unwrap().len(), 10);
+        assert!(feed.page(Page::Archive(3), 10).is_none());
+        assert!(feed.page(Page::Archive(0), 10).is_none());
+    }
+}
