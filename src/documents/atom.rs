@@ -113,11 +113,11 @@ fn entry(view: &PageView<'_>, post: &Post) -> Entry {
         )],
         summary: Some(Text {
             lang: lang.clone(),
-            ..Text::plain(post.summary())
+            ..Text::plain(&*post.summary())
         }),
         content: Some(Content {
             lang,
-            value: Some(post.content_html().to_owned()),
+            value: Some(post.content_html().to_string()),
             content_type: Some("html".to_owned()),
             ..Content::default()
         }),

@@ -1,6 +1,8 @@
 //! JSON Feed 1.1, with our own serde types: the format is small, and owning the types keeps
 //! field order (and so the bytes) under our control.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -37,8 +39,8 @@ struct JsonItem<'a> {
     id: &'a str,
     url: &'a str,
     title: &'a str,
-    content_html: &'a str,
-    summary: &'a str,
+    content_html: Arc<str>,
+    summary: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
     date_published: String,

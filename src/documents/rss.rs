@@ -67,7 +67,7 @@ fn item(post: &Post) -> Item {
         link: Some(post.permalink.to_string()),
         // `description` is HTML by RSS practice; the summary is plain text, so it is escaped
         // to show exactly as written.
-        description: Some(text_as_html(post.summary())),
+        description: Some(text_as_html(&post.summary())),
         categories: post
             .categories
             .iter()
@@ -83,7 +83,7 @@ fn item(post: &Post) -> Item {
         }),
         // RFC 822 with a four-digit year and the post's own numeric offset.
         pub_date: Some(post.date.to_rfc2822()),
-        content: Some(post.content_html().to_owned()),
+        content: Some(post.content_html().to_string()),
         // `author` must be an email address in RSS; a name goes in `dc:creator`, and never
         // both, which some readers would show twice.
         dublin_core_ext: post.author.as_ref().map(|a| DublinCoreExtension {

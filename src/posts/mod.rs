@@ -8,7 +8,10 @@
 //! Start at [`load_post`]; the submodules are its steps: [`front_matter`] splits and parses
 //! the YAML, [`dates`] reads dates, [`permalink`] builds URLs, [`body`] renders and sanitizes.
 //! Rendering is the expensive step and most posts are never shown (only the newest of each
-//! feed are, until someone walks the archives), so it happens lazily, once, on first use.
+//! feed are, until someone walks the archives), so it happens lazily, on first use, and the
+//! result is kept in a cache bounded by bytes: at 100,000 posts the rendered HTML of every
+//! post would not fit the memory budget, and only the posts of recently rendered documents
+//! are ever needed again. The body itself is kept LZ4-compressed for the same reason.
 
 pub mod body;
 pub mod dates;
@@ -17,7 +20,7 @@ pub mod permalink;
 pub mod text;
 
 use std::path::Path;
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -63,10 +66,12 @@ pub struct Post {
     /// The post's language (`lang` or `language`), when it names one.
     pub lang: Option<String>,
     /// `description` or `excerpt` from the front matter.
-    pub description: Option<String>,
-    body: String,
+    pub description: Option<Arc<str>>,
+    /// The body as written, LZ4-compressed (size-prepended).
+    body: Box<[u8]>,
+    /// Identifies this version of this post in the render cache.
+    render_key: u64,
     summary_length: usize,
-    rendered: OnceLock<Rendered>,
 }
 
 /// A person credited for a post.
@@ -80,32 +85,53 @@ pub struct Author {
     pub uri: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rendered {
-    html: String,
-    summary: String,
+    html: Arc<str>,
+    summary: Arc<str>,
 }
 
 static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
 
+/// Bytes of rendered HTML kept. Enough for the posts of every subscription document of a
+/// site with hundreds of feeds; archive walks cycle through it without growing it.
+const RENDER_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+struct RenderedWeight;
+
+impl quick_cache::Weighter<u64, Rendered> for RenderedWeight {
+    fn weight(&self, _key: &u64, value: &Rendered) -> u64 {
+        (value.html.len() + value.summary.len() + 64) as u64
+    }
+}
+
+static RENDERED: LazyLock<quick_cache::sync::Cache<u64, Rendered, RenderedWeight>> =
+    LazyLock::new(|| {
+        quick_cache::sync::Cache::with_weighter(8_192, RENDER_CACHE_BYTES, RenderedWeight)
+    });
+
 impl Post {
-    /// The full, sanitized HTML of the body. Rendered on first call, then cached.
-    pub fn content_html(&self) -> &str {
-        &self.rendered().html
+    /// The full, sanitized HTML of the body, rendered on first use and cached.
+    pub fn content_html(&self) -> Arc<str> {
+        self.rendered().html
     }
 
     /// The summary: the front matter's `description`/`excerpt`, else the plain text of the
     /// first paragraph, cut on a grapheme boundary.
-    pub fn summary(&self) -> &str {
+    pub fn summary(&self) -> Arc<str> {
         match &self.description {
-            Some(d) => d,
-            None => &self.rendered().summary,
+            Some(d) => Arc::clone(d),
+            None => self.rendered().summary,
         }
     }
 
-    /// Whether the body has been rendered yet (for tests and metrics).
-    pub fn is_rendered(&self) -> bool {
-        self.rendered.get().is_some()
+    /// The body as written in the file (after the front matter).
+    pub fn body_text(&self) -> String {
+        lz4_flex::decompress_size_prepended(&self.body)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
     }
 
     /// The newest of the post's dates: what a feed's `updated` is computed from.
@@ -116,12 +142,19 @@ impl Post {
         }
     }
 
-    fn rendered(&self) -> &Rendered {
-        self.rendered.get_or_init(|| {
-            let html = RENDERER.render(&self.body, &self.permalink);
+    fn rendered(&self) -> Rendered {
+        let render = || -> Result<Rendered, std::convert::Infallible> {
+            let html = RENDERER.render(&self.body_text(), &self.permalink);
             let summary = body::summarize(&html, self.summary_length);
-            Rendered { html, summary }
-        })
+            Ok(Rendered {
+                html: html.into(),
+                summary: summary.into(),
+            })
+        };
+        match RENDERED.get_or_insert_with(&self.render_key, render) {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
     }
 
     /// The order of every list of posts: newest first, then by id, then by file, so that
@@ -392,11 +425,20 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
     let lang = text_field(entries, "lang").or_else(|| text_field(entries, "language"));
     let description = text_field(entries, "description")
         .or_else(|| text_field(entries, "excerpt"))
-        .map(|d| text::collapse_whitespace(&d));
+        .map(|d| Arc::from(text::collapse_whitespace(&d)));
+    let content_hash = *blake3::hash(bytes).as_bytes();
+    let render_key = {
+        let mut h = blake3::Hasher::new();
+        h.update(&content_hash);
+        h.update(path.as_bytes());
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&h.finalize().as_bytes()[..8]);
+        u64::from_le_bytes(key)
+    };
 
     Ok(Loaded::Post(Box::new(Post {
         source: path.to_owned(),
-        content_hash: *blake3::hash(bytes).as_bytes(),
+        content_hash,
         id,
         title,
         date,
@@ -408,9 +450,9 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
         image,
         lang,
         description,
-        body: body_text.to_owned(),
+        body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
+        render_key,
         summary_length: config.posts.summary_length,
-        rendered: OnceLock::new(),
     })))
 }
 

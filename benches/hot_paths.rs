@@ -1,0 +1,89 @@
+//! Criterion benches for the hot paths: loading one post, rendering a subscription document,
+//! and the conditional-GET decision. Run with `cargo bench --bench hot_paths`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tidings::config::Config;
+use tidings::documents::{self, Context, DocId, Format};
+use tidings::feeds::{Feeds, Scope};
+use tidings::http::conditional;
+use tidings::posts::{self, Loaded};
+
+const SEED: &[u8] = include_bytes!("../feeds/000_63a78f89bb4a24b3.txt");
+
+fn load_one_post(c: &mut Criterion) {
+    let config = Config::defaults();
+    c.bench_function("load_post (seed, front matter only)", |b| {
+        b.iter(|| {
+            posts::load_post(
+                black_box("000_63a78f89bb4a24b3.txt"),
+                black_box(SEED),
+                &config,
+            )
+        })
+    });
+    c.bench_function("load_post + render body (seed)", |b| {
+        b.iter(
+            || match posts::load_post("000_63a78f89bb4a24b3.txt", SEED, &config) {
+                Ok(Loaded::Post(p)) => black_box(p.content_html().len()),
+                _ => 0,
+            },
+        )
+    });
+}
+
+fn render_subscription_document(c: &mut Criterion) {
+    let mut config = Config::defaults();
+    config.content_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds"));
+    let report = posts::load_all(&config.content_dir, &config, &posts::loader_pool());
+    let feeds = Feeds::group(&report.posts, Utc::now(), false);
+    let ctx = Context {
+        config: &config,
+        feeds: &feeds,
+    };
+    for format in Format::ALL {
+        let id = DocId::current(Scope::Category("shanxiwanbao".into()), format);
+        // Bodies render once and are cached, as in the service; this measures the document.
+        let _ = documents::render(ctx, &id);
+        c.bench_function(&format!("render category feed ({})", format.ext()), |b| {
+            b.iter(|| documents::render(ctx, black_box(&id)).map(|d| d.body.len()))
+        });
+    }
+    let _ = Arc::clone(&feeds.site);
+}
+
+fn conditional_get(c: &mut Criterion) {
+    let etag = "W/\"0c61c68f880f79fab063884c76406412\"";
+    let modified = Some(Utc::now());
+    c.bench_function("conditional decide (If-None-Match list)", |b| {
+        b.iter(|| {
+            conditional::decide(
+                black_box(Some("\"aaaa\", W/\"0c61c68f880f79fab063884c76406412\"")),
+                None,
+                etag,
+                modified,
+            )
+        })
+    });
+    c.bench_function("conditional decide (If-Modified-Since)", |b| {
+        b.iter(|| {
+            conditional::decide(
+                None,
+                black_box(Some("Sun, 29 Nov 2026 02:21:01 GMT")),
+                etag,
+                modified,
+            )
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    load_one_post,
+    render_subscription_document,
+    conditional_get
+);
+criterion_main!(benches);
