@@ -69,7 +69,7 @@ pub struct Post {
     pub description: Option<Arc<str>>,
     /// The body as written, LZ4-compressed (size-prepended).
     body: Box<[u8]>,
-    /// Identifies this version of this post in the render cache.
+    /// Identifies this version of this post's rendered body (see [`Post::render_key`]).
     render_key: u64,
     summary_length: usize,
 }
@@ -124,6 +124,11 @@ impl Post {
             Some(d) => Arc::clone(d),
             None => self.rendered().summary,
         }
+    }
+
+    /// A fingerprint of everything the rendered body depends on: equal keys, equal HTML.
+    pub fn render_key(&self) -> u64 {
+        self.render_key
     }
 
     /// The body as written in the file (after the front matter).
@@ -426,16 +431,19 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
     let description = text_field(entries, "description")
         .or_else(|| text_field(entries, "excerpt"))
         .map(|d| Arc::from(text::collapse_whitespace(&d)));
+
     let content_hash = *blake3::hash(bytes).as_bytes();
+    // Everything the rendered body depends on: the bytes, the permalink (the base of relative
+    // links, which also carries the site URL and the path) and the summary length.
     let render_key = {
         let mut h = blake3::Hasher::new();
         h.update(&content_hash);
-        h.update(path.as_bytes());
+        h.update(permalink.as_str().as_bytes());
+        h.update(&(config.posts.summary_length as u64).to_le_bytes());
         let mut key = [0u8; 8];
         key.copy_from_slice(&h.finalize().as_bytes()[..8]);
         u64::from_le_bytes(key)
     };
-
     Ok(Loaded::Post(Box::new(Post {
         source: path.to_owned(),
         content_hash,

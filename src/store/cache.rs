@@ -37,6 +37,15 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// Bytes held, for cache accounting.
+    pub fn weight(&self) -> usize {
+        self.identity.len()
+            + self.gzip.as_ref().map_or(0, |b| b.len())
+            + self.brotli.as_ref().map_or(0, |b| b.len())
+            + self.etag.len()
+            + 128
+    }
+
     /// Hashes and compresses a document.
     pub fn new(doc: Document) -> Self {
         let hash = blake3::hash(&doc.body);

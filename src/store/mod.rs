@@ -18,13 +18,12 @@ use arc_swap::ArcSwapOption;
 
 use crate::config::Config;
 use crate::documents::{self, Context, DocId};
-use crate::feeds::{Feeds, Scope};
+use crate::feeds::{Feeds, Page, Scope};
 use crate::posts::LoadError;
 pub use cache::Rendered;
 pub use catalog::{Catalog, Delta};
 
 /// One published version of the site.
-#[derive(Debug)]
 pub struct Snapshot {
     /// The configuration it was built with.
     pub config: Arc<Config>,
@@ -38,20 +37,83 @@ pub struct Snapshot {
     pub published_at: SystemTime,
     /// Counts up with every published version.
     pub generation: u64,
+    /// Subscription documents, the index, OPML, the stylesheet: few (a handful per feed),
+    /// requested all the time, so kept for as long as this version and carried over.
     cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
+    /// Archive pages: thousands at news-site scale and rarely requested, so shared across
+    /// versions and bounded by bytes.
+    archives: Arc<ArchiveCache>,
+}
+
+/// Bytes of rendered archive pages (all encodings) kept across versions.
+const ARCHIVE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+#[derive(Clone)]
+struct RenderedWeight;
+
+impl quick_cache::Weighter<[u8; 32], Arc<Rendered>> for RenderedWeight {
+    fn weight(&self, _key: &[u8; 32], doc: &Arc<Rendered>) -> u64 {
+        doc.weight() as u64
+    }
+}
+
+/// Archive pages keyed by a fingerprint of everything they are rendered from, so a page
+/// whose entries did not change is found again whatever version asks for it.
+type ArchiveCache = quick_cache::sync::Cache<[u8; 32], Arc<Rendered>, RenderedWeight>;
+
+fn new_archive_cache() -> ArchiveCache {
+    quick_cache::sync::Cache::with_weighter(4_096, ARCHIVE_CACHE_BYTES, RenderedWeight)
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("generation", &self.generation)
+            .field("posts", &self.posts)
+            .field("feeds", &self.feeds.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Snapshot {
     /// The rendered document for `id`, rendering and compressing it on first request.
     /// `None` when the document does not exist in this version.
     pub fn document(&self, id: &DocId) -> Option<Arc<Rendered>> {
-        if let Some(hit) = self.cache.read().ok()?.get(id) {
-            return Some(Arc::clone(hit));
-        }
         let ctx = Context {
             config: &self.config,
             feeds: &self.feeds,
         };
+        if let DocId::Feed {
+            scope,
+            page: Page::Archive(n),
+            ..
+        } = id
+        {
+            let feed = self.feeds.get(scope)?;
+            let limit = self.config.feeds.limit;
+            let entries = feed.page(Page::Archive(*n), limit)?;
+            // The page's bytes depend on its path, its entries, and whether a newer archive
+            // page exists (its `next-archive` link); nothing else varies within one store.
+            let mut h = blake3::Hasher::new();
+            h.update(id.path().as_bytes());
+            h.update(&[u8::from(*n < feed.archive_pages(limit))]);
+            for post in entries {
+                h.update(&post.content_hash);
+                h.update(post.source.as_bytes());
+            }
+            let key = *h.finalize().as_bytes();
+            return self
+                .archives
+                .get_or_insert_with(&key, || {
+                    documents::render(ctx, id)
+                        .map(|doc| Arc::new(Rendered::new(doc)))
+                        .ok_or(())
+                })
+                .ok();
+        }
+        if let Some(hit) = self.cache.read().ok()?.get(id) {
+            return Some(Arc::clone(hit));
+        }
         // Rendered outside the lock: two requests racing for the same document both render
         // it, which costs a little CPU once but never blocks other documents' readers.
         let rendered = Arc::new(Rendered::new(documents::render(ctx, id)?));
@@ -66,15 +128,32 @@ impl Snapshot {
 }
 
 /// The currently published snapshot, shared by every request handler.
-#[derive(Debug, Default)]
 pub struct Store {
     current: ArcSwapOption<Snapshot>,
+    archives: Arc<ArchiveCache>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Store {
     /// An empty store: nothing published until the first load is done.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            current: ArcSwapOption::empty(),
+            archives: Arc::new(new_archive_cache()),
+        }
     }
 
     /// The current snapshot, or `None` before the first load.
@@ -105,6 +184,7 @@ impl Store {
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
             cache: RwLock::new(cache),
+            archives: Arc::clone(&self.archives),
         });
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot
@@ -115,6 +195,11 @@ impl Store {
 /// OPML list show every feed (and counts), so they depend on all of them.
 fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
     match id {
+        // Archive pages live in their own cache, keyed by content.
+        DocId::Feed {
+            page: Page::Archive(_),
+            ..
+        } => true,
         DocId::Feed { scope, .. } => affected.contains(scope),
         DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
         DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
