@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
 
 use crate::config::{Config, WatchMode};
@@ -138,9 +139,13 @@ fn start_debouncer(
         source,
     };
     if mode == WatchMode::Poll {
-        let notify_config = notify::Config::default().with_poll_interval(Duration::from_millis(
-            config.server.poll_interval_ms.max(10),
-        ));
+        // notify's poll watcher compares modification times in whole seconds, so without
+        // comparing contents a second save within the same second is never reported.
+        let notify_config = notify::Config::default()
+            .with_poll_interval(Duration::from_millis(
+                config.server.poll_interval_ms.max(10),
+            ))
+            .with_compare_contents(true);
         let mut debouncer = notify_debouncer_full::new_debouncer_opt::<
             _,
             notify::PollWatcher,
@@ -230,6 +235,7 @@ fn rebuild_loop(
         }
         let now = Utc::now();
         let errors_before = catalog.errors();
+        let posts_before = catalog.post_count();
         let delta = if work.rescan {
             catalog.rescan(now)
         } else {
@@ -238,7 +244,11 @@ fn rebuild_loop(
             catalog.refresh(&work.paths, now)
         };
         let errors_after = catalog.errors();
-        if !delta.is_visible() && errors_before == errors_after {
+        // A post loaded but not visible yet changes no feed, but /healthz counts it.
+        if !delta.is_visible()
+            && errors_before == errors_after
+            && posts_before == catalog.post_count()
+        {
             continue;
         }
         for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
@@ -272,6 +282,12 @@ fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mu
         if event.need_rescan() {
             work.rescan = true;
         }
+        // Reading is not changing. Every open — the rebuild's own walks and reads included —
+        // is reported; taking those as changes would rescan forever. Only a close after
+        // writing may mean new bytes.
+        if matches!(event.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) {
+            continue;
+        }
         for path in &event.paths {
             let Ok(rel) = path.strip_prefix(root) else {
                 continue;
@@ -288,6 +304,11 @@ fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mu
                 continue;
             }
             let relative = files::slash_path(rel);
+            // A name that is not UTF-8 has no exact `relative` to re-read; the walk reports it.
+            if rel.to_str().is_none() {
+                work.rescan = true;
+                continue;
+            }
             if path.is_dir() || catalog.has_files_under(&relative) {
                 // A folder appeared, moved or vanished: what is inside it is unknown.
                 work.rescan = true;
@@ -295,5 +316,77 @@ fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mu
                 work.paths.push(relative);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::Event;
+    use notify::event::{CreateKind, DataChange, ModifyKind};
+
+    use super::*;
+
+    fn event(kind: EventKind, path: PathBuf) -> DebouncedEvent {
+        DebouncedEvent::new(Event::new(kind).add_path(path), Instant::now())
+    }
+
+    #[test]
+    fn reading_the_content_is_not_a_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("sub/a.md"),
+            "---\ntitle: a\ndate: 2022-05-26\n---\nx\n",
+        )
+        .expect("write");
+        let root = dir.path().canonicalize().expect("canonical");
+        let mut config = crate::config::Layers::from_toml("")
+            .expect("toml")
+            .resolve()
+            .expect("config");
+        config.content_dir = root.clone();
+        let catalog = Catalog::load(Arc::new(config), Utc::now());
+        let file = root.join("sub/a.md");
+
+        // What walking and reading the content directory sends.
+        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        let reads = [
+            event(open, root.clone()),
+            event(open, root.join("sub")),
+            event(open, file.clone()),
+            event(
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                file.clone(),
+            ),
+            event(EventKind::Access(AccessKind::Read), file.clone()),
+        ];
+        let mut work = Work::default();
+        classify(&root, &reads, &catalog, &mut work);
+        assert_eq!(work, Work::default());
+
+        // Writes are changes.
+        let writes = [
+            event(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                file.clone(),
+            ),
+            event(
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                file.clone(),
+            ),
+        ];
+        classify(&root, &writes, &catalog, &mut work);
+        assert_eq!(work.paths, ["sub/a.md", "sub/a.md"]);
+        assert!(!work.rescan);
+        classify(
+            &root,
+            &[event(
+                EventKind::Create(CreateKind::Folder),
+                root.join("sub"),
+            )],
+            &catalog,
+            &mut work,
+        );
+        assert!(work.rescan);
     }
 }

@@ -170,9 +170,14 @@ impl Catalog {
     /// watcher cannot say what changed. Files whose size and modification time are unchanged
     /// are not read.
     pub fn rescan(&mut self, now: DateTime<Utc>) -> Delta {
-        let (found, _) = files::discover(&self.root);
-        let present: std::collections::HashSet<&str> =
-            found.iter().map(|f| f.relative.as_str()).collect();
+        let (found, walk_errors) = files::discover(&self.root);
+        // Paths the walk reports as errors (a name that is not UTF-8, an unreadable folder)
+        // are still there: they stay known, and reported.
+        let present: std::collections::HashSet<&str> = found
+            .iter()
+            .map(|f| f.relative.as_str())
+            .chain(walk_errors.iter().map(|e| e.path.as_str()))
+            .collect();
         let mut stale: Vec<String> = self
             .files
             .keys()
@@ -185,7 +190,17 @@ impl Catalog {
                 stale.push(f.relative.clone());
             }
         }
-        self.refresh(&stale, now)
+        let delta = self.refresh(&stale, now);
+        for e in walk_errors {
+            let entry = self.files.entry(e.path.clone()).or_insert(FileEntry {
+                hash: [0; 32],
+                stamp: None,
+                post: None,
+                error: None,
+            });
+            entry.error = Some(e);
+        }
+        delta
     }
 
     fn read_all(&mut self, paths: &[String]) {

@@ -4,6 +4,8 @@
 mod check;
 mod documents;
 mod http;
+mod live;
 mod loader;
 mod props;
+mod reader;
 mod support;
