@@ -1,9 +1,9 @@
 //! The watcher: notices changes under the content directory and drives rebuilds.
 //!
 //! One thread owns the [`Catalog`]. It does the first load, then waits for debounced file
-//! events (notify with notify-debouncer-full, or a polling watcher for file systems that send
-//! no events) or for the moment the next future-dated post is due, and publishes a new
-//! snapshot when something a reader can see changed.
+//! events (notify with notify-debouncer-full; or, in poll mode for file systems that send no
+//! events, its own timer for a rescan) or for the moment the next future-dated post is due,
+//! and publishes a new snapshot when something a reader can see changed.
 //!
 //! Events are interpreted conservatively. A path that may be a post is re-read (and compared
 //! by content hash, so a `touch` changes nothing). Anything the watcher cannot account for —
@@ -86,13 +86,13 @@ impl Watcher {
         // The OS watcher starts before the initial load, so a change made during the load is
         // seen afterwards rather than lost.
         let debouncer = match config.server.watch {
-            WatchMode::Off => None,
-            mode => Some(std::sync::Mutex::new(start_debouncer(
+            WatchMode::Native => Some(std::sync::Mutex::new(start_debouncer(
                 &root,
-                mode,
                 &config,
                 tx.clone(),
             )?)),
+            // Polling is the rebuild loop's own periodic rescan (see `rebuild_loop`).
+            WatchMode::Poll | WatchMode::Off => None,
         };
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
@@ -126,7 +126,6 @@ impl Drop for Watcher {
 
 fn start_debouncer(
     root: &Path,
-    mode: WatchMode,
     config: &Config,
     tx: mpsc::Sender<Msg>,
 ) -> Result<Box<dyn Send>, WatchError> {
@@ -138,38 +137,24 @@ fn start_debouncer(
         path: root.to_owned(),
         source,
     };
-    if mode == WatchMode::Poll {
-        // notify's poll watcher compares modification times in whole seconds, so without
-        // comparing contents a second save within the same second is never reported.
-        let notify_config = notify::Config::default()
-            .with_poll_interval(Duration::from_millis(
-                config.server.poll_interval_ms.max(10),
-            ))
-            .with_compare_contents(true);
-        let mut debouncer = notify_debouncer_full::new_debouncer_opt::<
-            _,
-            notify::PollWatcher,
-            notify_debouncer_full::NoCache,
-        >(
-            timeout,
-            None,
-            handler,
-            notify_debouncer_full::NoCache,
-            notify_config,
-        )
+    // No file-id cache: it would stat every file under the root before the first event, and
+    // the catalog does not need rename pairs stitched together (it re-reads both paths).
+    let mut debouncer = notify_debouncer_full::new_debouncer_opt::<
+        _,
+        notify::RecommendedWatcher,
+        notify_debouncer_full::NoCache,
+    >(
+        timeout,
+        None,
+        handler,
+        notify_debouncer_full::NoCache,
+        notify::Config::default(),
+    )
+    .map_err(err)?;
+    debouncer
+        .watch(root, RecursiveMode::Recursive)
         .map_err(err)?;
-        debouncer
-            .watch(root, RecursiveMode::Recursive)
-            .map_err(err)?;
-        Ok(Box::new(debouncer))
-    } else {
-        let mut debouncer =
-            notify_debouncer_full::new_debouncer(timeout, None, handler).map_err(err)?;
-        debouncer
-            .watch(root, RecursiveMode::Recursive)
-            .map_err(err)?;
-        Ok(Box::new(debouncer))
-    }
+    Ok(Box::new(debouncer))
 }
 
 /// What a batch of events asks for.
@@ -202,8 +187,15 @@ fn rebuild_loop(
         tracing::warn!("{e}");
     }
 
+    // Polling rescans on a timer instead of listening for events. It is the catalog's own
+    // rescan rather than notify's poll watcher, which compares modification times in whole
+    // seconds (missing a second save within the same second) unless it reads every file on
+    // every poll; the rescan compares exact times and sizes and reads only what changed.
+    let poll = (config.server.watch == WatchMode::Poll)
+        .then(|| Duration::from_millis(config.server.poll_interval_ms.max(10)));
+    let mut next_poll = poll.map(|p| Instant::now() + p);
     loop {
-        let wait = catalog
+        let mut wait = catalog
             .next_publication()
             .and_then(|at| (at - Utc::now()).to_std().ok())
             .map(|d| d + Duration::from_millis(1))
@@ -211,6 +203,9 @@ fn rebuild_loop(
             // jump on the time a scheduled post waits.
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
+        if let Some(at) = next_poll {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        }
         let first = match rx.recv_timeout(wait) {
             Ok(msg) => Some(msg),
             Err(RecvTimeoutError::Timeout) => None,
@@ -218,6 +213,12 @@ fn rebuild_loop(
         };
         let noticed = Instant::now();
         let mut work = Work::default();
+        if let (Some(at), Some(period)) = (next_poll, poll) {
+            if noticed >= at {
+                work.rescan = true;
+                next_poll = Some(noticed + period);
+            }
+        }
         let mut msgs: Vec<Msg> = first.into_iter().collect();
         // Whatever else queued up meanwhile is handled in the same rebuild.
         msgs.extend(rx.try_iter());

@@ -37,7 +37,8 @@ pub struct Document {
     pub body: Bytes,
     /// Media type without parameters; every document is UTF-8.
     pub media_type: &'static str,
-    /// The newest change among the document's entries, for `Last-Modified`.
+    /// The newest change among the document's entries, for `Last-Modified`: their dates,
+    /// and the time their files were written where known (see [`Post::file_modified`]).
     pub last_modified: Option<DateTime<FixedOffset>>,
 }
 
@@ -75,12 +76,12 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Option<Document> {
         DocId::Opml => Some(Document {
             body: opml::render(ctx),
             media_type: "text/x-opml",
-            last_modified: Feed::last_change(&ctx.feeds.site.posts),
+            last_modified: last_modified(&ctx.feeds.site.posts),
         }),
         DocId::Index => Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
-            last_modified: Feed::last_change(&ctx.feeds.site.posts),
+            last_modified: last_modified(&ctx.feeds.site.posts),
         }),
         DocId::Stylesheet => Some(Document {
             body: Bytes::from_static(STYLESHEET.as_bytes()),
@@ -99,8 +100,14 @@ fn render_feed(view: &PageView<'_>, format: Format) -> Document {
     Document {
         body,
         media_type: format.media_type(),
-        last_modified: view.updated,
+        last_modified: last_modified(view.entries),
     }
+}
+
+/// The HTTP modification time of a document with these entries.
+fn last_modified(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
+    let written = entries.iter().filter_map(|p| p.file_modified).max();
+    Feed::last_change(entries).max(written)
 }
 
 /// Every document of the site, in a stable order: discovery pages, then each feed's

@@ -67,6 +67,11 @@ pub struct Post {
     pub lang: Option<String>,
     /// `description` or `excerpt` from the front matter.
     pub description: Option<Arc<str>>,
+    /// When the file was last written, if the caller knows (the loader itself never looks:
+    /// it sees only bytes). Used for HTTP `Last-Modified` only, never in document bytes: an
+    /// edit that keeps the post's dates still changes the document, and clients that
+    /// revalidate by date alone must see a newer date for it.
+    pub file_modified: Option<DateTime<FixedOffset>>,
     /// The body as written, LZ4-compressed (size-prepended).
     body: Box<[u8]>,
     /// Identifies this version of this post's rendered body (see [`Post::render_key`]).
@@ -458,6 +463,7 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
         image,
         lang,
         description,
+        file_modified: None,
         body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
         render_key,
         summary_length: config.posts.summary_length,

@@ -254,7 +254,9 @@ impl Catalog {
                 }
                 entry.hash = hash;
                 match result {
-                    Ok(Loaded::Post(post)) => {
+                    Ok(Loaded::Post(mut post)) => {
+                        post.file_modified =
+                            stamp.map(|(t, _)| DateTime::<Utc>::from(t).fixed_offset());
                         let post: Arc<Post> = Arc::from(post);
                         entry.error = None;
                         match entry.post.replace(Arc::clone(&post)) {
