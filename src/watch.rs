@@ -62,9 +62,6 @@ enum Msg {
 pub struct Watcher {
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
-    // Kept alive for as long as events are wanted; dropping it stops the OS watcher. Never
-    // touched again, so the mutex only lends the handle `Sync`.
-    _debouncer: Option<std::sync::Mutex<Box<dyn Send>>>,
 }
 
 impl Watcher {
@@ -83,25 +80,14 @@ impl Watcher {
                 source,
             })?;
         let (tx, rx) = mpsc::channel();
-        // The OS watcher starts before the initial load, so a change made during the load is
-        // seen afterwards rather than lost.
-        let debouncer = match config.server.watch {
-            WatchMode::Native => Some(std::sync::Mutex::new(start_debouncer(
-                &root,
-                &config,
-                tx.clone(),
-            )?)),
-            // Polling is the rebuild loop's own periodic rescan (see `rebuild_loop`).
-            WatchMode::Poll | WatchMode::Off => None,
-        };
+        let events = tx.clone();
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
-            .spawn(move || rebuild_loop(config, root, store, metrics, rx))
+            .spawn(move || rebuild_loop(config, root, store, metrics, events, rx))
             .map_err(WatchError::Thread)?;
         Ok(Self {
             tx,
             thread: Some(thread),
-            _debouncer: debouncer,
         })
     }
 
@@ -169,6 +155,7 @@ fn rebuild_loop(
     root: PathBuf,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+    events: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
 ) {
     let started = Instant::now();
@@ -187,11 +174,41 @@ fn rebuild_loop(
         tracing::warn!("{e}");
     }
 
+    // The OS watcher starts after the initial load, not before: on Linux every file the load
+    // opens is an inotify event, and 100,000 of them overflow the kernel's queue and cost more
+    // than the load itself. A rescan right after it starts catches whatever changed during the
+    // load, comparing sizes and modification times only.
+    let mut poll_fallback = false;
+    let _debouncer = match config.server.watch {
+        WatchMode::Native => match start_debouncer(&root, &config, events) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!("{e}; polling instead");
+                poll_fallback = true;
+                None
+            }
+        },
+        WatchMode::Poll | WatchMode::Off => None,
+    };
+    if config.server.watch != WatchMode::Off {
+        let mut catch_up = Work {
+            rescan: true,
+            ..Work::default()
+        };
+        rebuild(
+            &mut catalog,
+            &mut catch_up,
+            Instant::now(),
+            &store,
+            &metrics,
+        );
+    }
+
     // Polling rescans on a timer instead of listening for events. It is the catalog's own
     // rescan rather than notify's poll watcher, which compares modification times in whole
     // seconds (missing a second save within the same second) unless it reads every file on
     // every poll; the rescan compares exact times and sizes and reads only what changed.
-    let poll = (config.server.watch == WatchMode::Poll)
+    let poll = (config.server.watch == WatchMode::Poll || poll_fallback)
         .then(|| Duration::from_millis(config.server.poll_interval_ms.max(10)));
     let mut next_poll = poll.map(|p| Instant::now() + p);
     loop {
@@ -234,32 +251,44 @@ fn rebuild_loop(
                 }
             }
         }
-        let now = Utc::now();
-        let errors_before = catalog.errors();
-        let posts_before = catalog.post_count();
-        let delta = if work.rescan {
-            catalog.rescan(now)
-        } else {
-            work.paths.sort();
-            work.paths.dedup();
-            catalog.refresh(&work.paths, now)
-        };
-        let errors_after = catalog.errors();
-        // A post loaded but not visible yet changes no feed, but /healthz counts it.
-        if !delta.is_visible()
-            && errors_before == errors_after
-            && posts_before == catalog.post_count()
-        {
-            continue;
-        }
-        for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
-            tracing::warn!("{e}");
-        }
-        let snapshot = store.publish(&catalog, Some(&delta));
-        let took = noticed.elapsed();
-        metrics.observe_rebuild(took, &snapshot);
-        log_rebuild(&delta, work.rescan, took, snapshot.errors.len());
+        // Nothing to re-read is still a rebuild: a scheduled post may be due.
+        rebuild(&mut catalog, &mut work, noticed, &store, &metrics);
     }
+}
+
+/// Applies one batch of work to the catalog and publishes if a reader would see a difference.
+fn rebuild(
+    catalog: &mut Catalog,
+    work: &mut Work,
+    noticed: Instant,
+    store: &Store,
+    metrics: &Metrics,
+) {
+    let work = std::mem::take(work);
+    let mut paths = work.paths;
+    let now = Utc::now();
+    let errors_before = catalog.errors();
+    let posts_before = catalog.post_count();
+    let delta = if work.rescan {
+        catalog.rescan(now)
+    } else {
+        paths.sort();
+        paths.dedup();
+        catalog.refresh(&paths, now)
+    };
+    let errors_after = catalog.errors();
+    // A post loaded but not visible yet changes no feed, but /healthz counts it.
+    if !delta.is_visible() && errors_before == errors_after && posts_before == catalog.post_count()
+    {
+        return;
+    }
+    for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
+        tracing::warn!("{e}");
+    }
+    let snapshot = store.publish(catalog, Some(&delta));
+    let took = noticed.elapsed();
+    metrics.observe_rebuild(took, &snapshot);
+    log_rebuild(&delta, work.rescan, took, snapshot.errors.len());
 }
 
 fn log_rebuild(delta: &Delta, rescan: bool, took: Duration, errors: usize) {
