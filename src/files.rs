@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use walkdir::WalkDir;
 
@@ -198,28 +199,70 @@ pub fn slash_path(p: &Path) -> String {
         .join("/")
 }
 
-/// Reads a file, refusing one over `limit` bytes without reading it all.
-pub fn read(path: &Path, limit: usize) -> Result<Vec<u8>, Reason> {
-    let file = std::fs::File::open(path).map_err(|e| Reason::Io(e.to_string()))?;
-    let size = file
-        .metadata()
-        .map_err(|e| Reason::Io(e.to_string()))?
-        .len();
-    if size > limit as u64 {
-        return Err(Reason::TooLarge { size, limit });
+/// What [`read_into`] learned about a file besides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Last modification time, where the file system records one.
+    pub modified: Option<SystemTime>,
+    /// Size in bytes when opened.
+    pub len: u64,
+}
+
+/// Why [`read_into`] has no bytes to give.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Nothing (or no longer a regular file) at that path.
+    Missing,
+    /// The file is there but cannot be used.
+    Unusable(Reason),
+}
+
+/// Reads a file into `buf` (cleared first, so one buffer serves many files without a fresh
+/// allocation and page faults for each), refusing one over `limit` bytes without reading it
+/// all. One `open` and one `fstat` per file: the stamp comes from the open handle.
+pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, ReadError> {
+    let unusable = |e: std::io::Error| ReadError::Unusable(Reason::Io(e.to_string()));
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(e) => return Err(unusable(e)),
+    };
+    let meta = file.metadata().map_err(unusable)?;
+    if !meta.is_file() {
+        return Err(ReadError::Missing);
     }
-    let mut bytes = Vec::with_capacity(size as usize);
+    let stamp = Stamp {
+        modified: meta.modified().ok(),
+        len: meta.len(),
+    };
+    if stamp.len > limit as u64 {
+        return Err(ReadError::Unusable(Reason::TooLarge {
+            size: stamp.len,
+            limit,
+        }));
+    }
+    buf.clear();
+    buf.reserve(stamp.len as usize);
     // `take` guards against a file that grows while it is read.
     file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Reason::Io(e.to_string()))?;
-    if bytes.len() > limit {
-        return Err(Reason::TooLarge {
-            size: bytes.len() as u64,
+        .read_to_end(buf)
+        .map_err(unusable)?;
+    if buf.len() > limit {
+        return Err(ReadError::Unusable(Reason::TooLarge {
+            size: buf.len() as u64,
             limit,
-        });
+        }));
     }
-    Ok(bytes)
+    Ok(stamp)
+}
+
+/// The stamp of a file without reading it, for rescans.
+pub fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: meta.modified().ok(),
+        len: meta.len(),
+    })
 }
 
 #[cfg(test)]

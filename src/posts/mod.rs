@@ -280,14 +280,18 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
     if !bytes.starts_with(b"---") {
         return Ok(Loaded::NotAPost);
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        fail(Some(line), Reason::InvalidUtf8(e.valid_up_to()))
-    })?;
+    // simdutf8 validates the common (valid) case several times faster than the standard
+    // library; only on failure is the standard library asked where the bad byte is.
+    let text = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            let valid = std::str::from_utf8(bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+            return Err(fail(Some(line), Reason::InvalidUtf8(valid)));
+        }
+    };
     let (yaml, body_text, yaml_line) = match front_matter::split(text) {
         Split::NoFrontMatter => return Ok(Loaded::NotAPost),
         Split::Unclosed => return Err(fail(Some(1), Reason::UnclosedFrontMatter)),
@@ -640,15 +644,17 @@ pub fn load_all(root: &Path, config: &Config, pool: &rayon::ThreadPool) -> LoadR
     let results: Vec<Result<Loaded, LoadError>> = pool.install(|| {
         found
             .par_iter()
-            .map(|file| {
-                let bytes = files::read(&file.path, config.posts.max_bytes).map_err(|reason| {
-                    LoadError {
-                        path: file.relative.clone(),
-                        line: None,
-                        reason,
-                    }
-                })?;
-                load_post(&file.relative, &bytes, config)
+            .map_init(Vec::new, |buf, file| {
+                let fail = |reason| LoadError {
+                    path: file.relative.clone(),
+                    line: None,
+                    reason,
+                };
+                match files::read_into(&file.path, config.posts.max_bytes, buf) {
+                    Ok(_) => load_post(&file.relative, buf, config),
+                    Err(files::ReadError::Missing) => Ok(Loaded::NotAPost),
+                    Err(files::ReadError::Unusable(reason)) => Err(fail(reason)),
+                }
             })
             .collect()
     });

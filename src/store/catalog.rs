@@ -8,15 +8,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::feeds::{Change, Feeds, Scope};
-use crate::files;
-use crate::posts::{self, LoadError, Loaded, Post, Reason};
+use crate::files::{self, ReadError, Stamp};
+use crate::posts::{self, LoadError, Loaded, Post};
 
 /// What the catalog knows about one file.
 #[derive(Debug)]
@@ -24,7 +23,7 @@ struct FileEntry {
     /// Hash of the bytes last read, good or bad: the same bytes are never parsed twice.
     hash: [u8; 32],
     /// Modification time and size when last read, for cheap rescans.
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Stamp>,
     /// The last version that loaded. Kept while the file is broken, so a bad edit never
     /// takes a post out of the feeds.
     post: Option<Arc<Post>>,
@@ -156,7 +155,9 @@ impl Catalog {
         let reads: Vec<(String, FileRead)> = self.pool.install(|| {
             paths
                 .par_iter()
-                .map(|p| (p.clone(), read_file(&self.root, p, &self.config)))
+                .map_init(Vec::new, |buf, p| {
+                    (p.clone(), read_file(&self.root, p, &self.config, buf))
+                })
                 .collect()
         });
         for (path, read) in reads {
@@ -186,7 +187,7 @@ impl Catalog {
             .collect();
         for f in &found {
             let known = self.files.get(&f.relative).and_then(|e| e.stamp);
-            if known.is_none() || known != stamp(&f.path) {
+            if known.is_none() || known != files::stamp(&f.path) {
                 stale.push(f.relative.clone());
             }
         }
@@ -207,7 +208,9 @@ impl Catalog {
         let reads: Vec<(String, FileRead)> = self.pool.install(|| {
             paths
                 .par_iter()
-                .map(|p| (p.clone(), read_file(&self.root, p, &self.config)))
+                .map_init(Vec::new, |buf, p| {
+                    (p.clone(), read_file(&self.root, p, &self.config, buf))
+                })
                 .collect()
         });
         let mut changes = Vec::new();
@@ -255,8 +258,9 @@ impl Catalog {
                 entry.hash = hash;
                 match result {
                     Ok(Loaded::Post(mut post)) => {
-                        post.file_modified =
-                            stamp.map(|(t, _)| DateTime::<Utc>::from(t).fixed_offset());
+                        post.file_modified = stamp
+                            .and_then(|s| s.modified)
+                            .map(|t| DateTime::<Utc>::from(t).fixed_offset());
                         let post: Arc<Post> = Arc::from(post);
                         entry.error = None;
                         match entry.post.replace(Arc::clone(&post)) {
@@ -350,43 +354,40 @@ enum FileRead {
     Gone,
     Read {
         hash: [u8; 32],
-        stamp: Option<(SystemTime, u64)>,
+        stamp: Option<Stamp>,
         result: Result<Loaded, LoadError>,
     },
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
-/// Reads and parses one file. A path that no longer names a candidate file is `Gone`.
-fn read_file(root: &Path, relative: &str, config: &Config) -> FileRead {
-    let path = root.join(relative);
-    if !files::is_candidate(Path::new(relative)) || !path.is_file() {
+/// Reads and parses one file into `buf`'s reused allocation. A path that no longer names a
+/// candidate regular file is `Gone`.
+fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) -> FileRead {
+    if !files::is_candidate(Path::new(relative)) {
         return FileRead::Gone;
     }
-    let stamp = stamp(&path);
-    match files::read(&path, config.posts.max_bytes) {
-        Ok(bytes) => FileRead::Read {
-            hash: *blake3::hash(&bytes).as_bytes(),
-            stamp,
-            result: posts::load_post(relative, &bytes, config),
-        },
-        Err(reason) => {
-            if matches!(reason, Reason::Io(_)) && !path.exists() {
-                return FileRead::Gone;
-            }
+    match files::read_into(&root.join(relative), config.posts.max_bytes, buf) {
+        Ok(stamp) => {
+            let result = posts::load_post(relative, buf, config);
+            let hash = match &result {
+                Ok(Loaded::Post(p)) => p.content_hash,
+                _ => *blake3::hash(buf).as_bytes(),
+            };
             FileRead::Read {
-                // Hash the error text so the same failure is not reported anew each time.
-                hash: *blake3::hash(reason.to_string().as_bytes()).as_bytes(),
-                stamp,
-                result: Err(LoadError {
-                    path: relative.to_owned(),
-                    line: None,
-                    reason,
-                }),
+                hash,
+                stamp: Some(stamp),
+                result,
             }
         }
+        Err(ReadError::Missing) => FileRead::Gone,
+        Err(ReadError::Unusable(reason)) => FileRead::Read {
+            // Hash the error text so the same failure is not reported anew each time.
+            hash: *blake3::hash(reason.to_string().as_bytes()).as_bytes(),
+            stamp: files::stamp(&root.join(relative)),
+            result: Err(LoadError {
+                path: relative.to_owned(),
+                line: None,
+                reason,
+            }),
+        },
     }
 }
