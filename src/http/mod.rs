@@ -92,8 +92,8 @@ fn document(req: &HttpRequest, path: &str, state: &AppState) -> HttpResponse {
     );
     let coding = negotiate::choose(
         header(actix_web::http::header::ACCEPT_ENCODING),
-        doc.brotli.is_some(),
-        doc.gzip.is_some(),
+        doc.compressible(),
+        doc.compressible(),
     );
     respond::document(&doc, outcome, coding, snapshot.config.feeds.max_age)
 }

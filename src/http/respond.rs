@@ -41,8 +41,8 @@ pub(super) fn document(
         return builder.finish();
     }
     let body = match coding {
-        Coding::Brotli => doc.brotli.clone(),
-        Coding::Gzip => doc.gzip.clone(),
+        Coding::Brotli => doc.brotli(),
+        Coding::Gzip => doc.gzip(),
         Coding::Identity => None,
     };
     let (body, coding) = match body {

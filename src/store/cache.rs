@@ -1,8 +1,13 @@
 //! Published representations: a document's bytes with their validators and their
-//! precompressed encodings, computed once per document per rebuild and then shared by every
-//! request that asks for it.
+//! compressed encodings, each computed at most once per document version and then shared by
+//! every request that asks for it.
+//!
+//! Encodings are computed on the first request that wants them rather than when the document
+//! is rendered: after a change, the first reader of a feed then waits for one render, not for
+//! a render plus a brotli pass it may not have asked for.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,10 +29,8 @@ pub struct Rendered {
     pub media_type: &'static str,
     /// The document as written.
     pub identity: Bytes,
-    /// gzip encoding, when worth having.
-    pub gzip: Option<Bytes>,
-    /// Brotli encoding, when worth having.
-    pub brotli: Option<Bytes>,
+    gzip: OnceLock<Option<Bytes>>,
+    brotli: OnceLock<Option<Bytes>>,
     /// Entity tag: a hash of the identity bytes. Weak, and shared by every encoding, because
     /// the encodings are the same content (RFC 9110 §8.8.3 allows exactly this); so a client
     /// that switches encodings still gets its 304.
@@ -37,29 +40,44 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// Bytes held, for cache accounting.
+    /// Bytes held once both encodings exist, for cache accounting (estimated up front, as
+    /// the cache weighs an entry when it is inserted).
     pub fn weight(&self) -> usize {
-        self.identity.len()
-            + self.gzip.as_ref().map_or(0, |b| b.len())
-            + self.brotli.as_ref().map_or(0, |b| b.len())
-            + self.etag.len()
-            + 128
+        self.identity.len() * 3 / 2 + self.etag.len() + 128
     }
 
-    /// Hashes and compresses a document.
+    /// Whether compressed encodings are worth offering at all.
+    pub fn compressible(&self) -> bool {
+        self.identity.len() >= MIN_COMPRESS
+    }
+
+    /// The gzip encoding, computed on first use; `None` when it would not be smaller.
+    pub fn gzip(&self) -> Option<Bytes> {
+        self.gzip
+            .get_or_init(|| self.compressible().then(|| gzip(&self.identity)).flatten())
+            .clone()
+    }
+
+    /// The brotli encoding, computed on first use; `None` when it would not be smaller.
+    pub fn brotli(&self) -> Option<Bytes> {
+        self.brotli
+            .get_or_init(|| {
+                self.compressible()
+                    .then(|| brotli(&self.identity))
+                    .flatten()
+            })
+            .clone()
+    }
+
+    /// Hashes a document.
     pub fn new(doc: Document) -> Self {
         let hash = blake3::hash(&doc.body);
         let etag = format!("W/\"{}\"", &hash.to_hex()[..32]);
-        let (gzip, brotli) = if doc.body.len() >= MIN_COMPRESS {
-            (gzip(&doc.body), brotli(&doc.body))
-        } else {
-            (None, None)
-        };
         Self {
             media_type: doc.media_type,
             etag,
-            gzip,
-            brotli,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
             last_modified: doc.last_modified.map(|d| d.with_timezone(&Utc)),
             identity: doc.body,
         }

@@ -65,6 +65,10 @@ pub struct Catalog {
     /// The visibility cutoff the current feeds were grouped with.
     now: DateTime<Utc>,
     feeds: Feeds,
+    /// Every current error by path, and how many files hold a post: kept up to date with
+    /// each file's entry so that a rebuild never has to count the whole site.
+    errors: BTreeMap<String, LoadError>,
+    loaded: usize,
 }
 
 impl Catalog {
@@ -78,20 +82,14 @@ impl Catalog {
             pool: posts::loader_pool(),
             files: BTreeMap::new(),
             now,
+            errors: BTreeMap::new(),
+            loaded: 0,
         };
         let (found, walk_errors) = files::discover(&catalog.root);
         let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
         catalog.read_all(&paths);
         for e in walk_errors {
-            catalog.files.insert(
-                e.path.clone(),
-                FileEntry {
-                    hash: [0; 32],
-                    stamp: None,
-                    post: None,
-                    error: Some(e),
-                },
-            );
+            catalog.record_walk_error(e);
         }
         let posts = catalog.all_posts();
         catalog.feeds = Feeds::group(&posts, now, catalog.config.posts.future);
@@ -110,13 +108,20 @@ impl Catalog {
 
     /// Every file that currently fails to load, by path.
     pub fn errors(&self) -> Vec<LoadError> {
-        let mut errors: Vec<LoadError> = self
-            .files
-            .values()
-            .filter_map(|f| f.error.clone())
-            .collect();
-        errors.sort_by(|a, b| a.path.cmp(&b.path));
-        errors
+        self.errors.values().cloned().collect()
+    }
+
+    /// A path the walk could not turn into a file to read (a name that is not UTF-8, an
+    /// unreadable folder): known, and reported, until a walk no longer reports it.
+    fn record_walk_error(&mut self, e: LoadError) {
+        let entry = self.files.entry(e.path.clone()).or_insert(FileEntry {
+            hash: [0; 32],
+            stamp: None,
+            post: None,
+            error: None,
+        });
+        entry.error = Some(e.clone());
+        self.errors.insert(e.path.clone(), e);
     }
 
     /// Whether any known file lies under the folder `relative` (so an event on that folder
@@ -131,7 +136,7 @@ impl Catalog {
 
     /// How many posts loaded (visible or not yet).
     pub fn post_count(&self) -> usize {
-        self.files.values().filter(|f| f.post.is_some()).count()
+        self.loaded
     }
 
     /// When the next future-dated post becomes visible, if one is waiting.
@@ -193,13 +198,7 @@ impl Catalog {
         }
         let delta = self.refresh(&stale, now);
         for e in walk_errors {
-            let entry = self.files.entry(e.path.clone()).or_insert(FileEntry {
-                hash: [0; 32],
-                stamp: None,
-                post: None,
-                error: None,
-            });
-            entry.error = Some(e);
+            self.record_walk_error(e);
         }
         delta
     }
@@ -229,8 +228,10 @@ impl Catalog {
     ) {
         match read {
             FileRead::Gone => {
+                self.errors.remove(&path);
                 if let Some(entry) = self.files.remove(&path) {
                     if entry.post.is_some() {
+                        self.loaded -= 1;
                         delta.removed += 1;
                         changes.push(Change {
                             old: entry.post,
@@ -244,12 +245,13 @@ impl Catalog {
                 stamp,
                 result,
             } => {
-                let entry = self.files.entry(path).or_insert(FileEntry {
+                let entry = self.files.entry(path.clone()).or_insert(FileEntry {
                     hash: [0xff; 32],
                     stamp: None,
                     post: None,
                     error: None,
                 });
+                let had_post = entry.post.is_some();
                 entry.stamp = stamp;
                 if entry.hash == hash {
                     // A touch, or an event for bytes we already have (good or bad).
@@ -293,6 +295,19 @@ impl Catalog {
                     Err(e) => {
                         delta.failed += 1;
                         entry.error = Some(e);
+                    }
+                }
+                match (had_post, entry.post.is_some()) {
+                    (false, true) => self.loaded += 1,
+                    (true, false) => self.loaded -= 1,
+                    _ => {}
+                }
+                match &entry.error {
+                    Some(e) => {
+                        self.errors.insert(path, e.clone());
+                    }
+                    None => {
+                        self.errors.remove(&path);
                     }
                 }
             }
