@@ -298,7 +298,7 @@ mod tests {
             let day = 1 + (seed >> 4) % 28;
             let cats = ["a", "b", "a b", "c"][(seed >> 12) as usize % 4];
             let tags = ["t", "u", "t u", "v"][(seed >> 16) as usize % 4];
-            let new = if (seed >> 20) % 5 == 0 {
+            let new = if (seed >> 20).is_multiple_of(5) {
                 None
             } else {
                 Some(post(i, day, cats, tags))

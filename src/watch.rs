@@ -230,11 +230,11 @@ fn rebuild_loop(
         };
         let noticed = Instant::now();
         let mut work = Work::default();
-        if let (Some(at), Some(period)) = (next_poll, poll) {
-            if noticed >= at {
-                work.rescan = true;
-                next_poll = Some(noticed + period);
-            }
+        if let (Some(at), Some(period)) = (next_poll, poll)
+            && noticed >= at
+        {
+            work.rescan = true;
+            next_poll = Some(noticed + period);
         }
         let mut msgs: Vec<Msg> = first.into_iter().collect();
         // Whatever else queued up meanwhile is handled in the same rebuild.

@@ -147,10 +147,10 @@ impl DocId {
             let name = decode(rest.strip_suffix(".xml")?)?;
             return Some(DocId::JekyllFeed(Some(name)));
         }
-        if let Some((stem, ext)) = path.rsplit_once('.') {
-            if stem == "/feed" {
-                return Some(DocId::current(Scope::Site, Format::from_ext(ext)?));
-            }
+        if let Some((stem, ext)) = path.rsplit_once('.')
+            && stem == "/feed"
+        {
+            return Some(DocId::current(Scope::Site, Format::from_ext(ext)?));
         }
         let (kind, rest): (fn(String) -> Scope, &str) =
             if let Some(rest) = path.strip_prefix("/category/") {
@@ -162,15 +162,15 @@ impl DocId {
             };
         // The archive suffix is matched on the raw path, so a name containing an encoded
         // `/archive/2` stays a name.
-        if let Some(i) = rest.rfind("/archive/") {
-            if let Some((n, format)) = parse_archive_file(&rest[i + "/archive/".len()..]) {
-                let name = decode(&rest[..i])?;
-                return Some(DocId::Feed {
-                    scope: kind(name),
-                    page: Page::Archive(n),
-                    format,
-                });
-            }
+        if let Some(i) = rest.rfind("/archive/")
+            && let Some((n, format)) = parse_archive_file(&rest[i + "/archive/".len()..])
+        {
+            let name = decode(&rest[..i])?;
+            return Some(DocId::Feed {
+                scope: kind(name),
+                page: Page::Archive(n),
+                format,
+            });
         }
         let (stem, ext) = rest.rsplit_once('.')?;
         let format = Format::from_ext(ext)?;

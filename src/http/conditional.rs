@@ -34,12 +34,12 @@ pub fn decide(
             Outcome::Full
         };
     }
-    if let (Some(ims), Some(modified)) = (if_modified_since, last_modified) {
-        if let Ok(since) = httpdate::parse_http_date(ims.trim()) {
-            let since: DateTime<Utc> = DateTime::<Utc>::from(since);
-            if modified.timestamp() <= since.timestamp() {
-                return Outcome::NotModified;
-            }
+    if let (Some(ims), Some(modified)) = (if_modified_since, last_modified)
+        && let Ok(since) = httpdate::parse_http_date(ims.trim())
+    {
+        let since: DateTime<Utc> = DateTime::<Utc>::from(since);
+        if modified.timestamp() <= since.timestamp() {
+            return Outcome::NotModified;
         }
     }
     Outcome::Full

@@ -42,10 +42,10 @@ pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding
         let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut q = 1.0_f32;
         for param in parts {
-            if let Some((k, v)) = param.split_once('=') {
-                if k.trim().eq_ignore_ascii_case("q") {
-                    q = v.trim().parse().unwrap_or(0.0);
-                }
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("q")
+            {
+                q = v.trim().parse().unwrap_or(0.0);
             }
         }
         let q = q.clamp(0.0, 1.0);

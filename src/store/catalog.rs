@@ -229,15 +229,15 @@ impl Catalog {
         match read {
             FileRead::Gone => {
                 self.errors.remove(&path);
-                if let Some(entry) = self.files.remove(&path) {
-                    if entry.post.is_some() {
-                        self.loaded -= 1;
-                        delta.removed += 1;
-                        changes.push(Change {
-                            old: entry.post,
-                            new: None,
-                        });
-                    }
+                if let Some(entry) = self.files.remove(&path)
+                    && entry.post.is_some()
+                {
+                    self.loaded -= 1;
+                    delta.removed += 1;
+                    changes.push(Change {
+                        old: entry.post,
+                        new: None,
+                    });
                 }
             }
             FileRead::Read {
