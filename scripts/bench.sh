@@ -54,18 +54,20 @@ PID=
 stop_tidings() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi; }
 trap 'stop_tidings; [ -f "$BENCH_DIR/nginx.pid" ] && kill "$(cat "$BENCH_DIR/nginx.pid")" 2>/dev/null; true' EXIT
 
-# Starts tidings on $1 and prints the seconds until /healthz answers 200.
+# Starts tidings on $1 and sets ELAPSED to the seconds until /healthz answers 200. (Not a
+# function to call in $(...): the server would inherit the substitution's pipe and the
+# substitution would wait for the server to exit.)
 start_tidings() {
   local content=$1
   local t0; t0=$(date +%s.%N)
   TIDINGS_LOG=warn "$BIN" serve --config /dev/null --content "$content" \
-    --bind "127.0.0.1:$PORT" --base-url "http://127.0.0.1:$PORT/" 2>>"$BENCH_DIR/tidings.log" &
+    --bind "127.0.0.1:$PORT" --base-url "http://127.0.0.1:$PORT/" >/dev/null 2>>"$BENCH_DIR/tidings.log" &
   PID=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; do
     kill -0 "$PID" 2>/dev/null || { echo "tidings died; see $BENCH_DIR/tidings.log" >&2; exit 1; }
     sleep 0.02
   done
-  echo "$(date +%s.%N) - $t0" | bc
+  ELAPSED=$(echo "$(date +%s.%N) - $t0" | bc)
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$PID/status"; }
@@ -134,7 +136,8 @@ for n in $SIZES; do
   dir=$(corpus "$n")
   starts=()
   for r in $(seq "$RUNS"); do
-    starts+=("$(start_tidings "$dir")")
+    start_tidings "$dir"
+    starts+=("$ELAPSED")
     if [ "$r" -lt "$RUNS" ]; then stop_tidings; fi
   done
   START[$n]=$(printf '%s\n' "${starts[@]}" | median)
@@ -150,7 +153,7 @@ done
 # Serving: one category subscription document, tidings vs nginx with the same bytes.
 n=$(echo "$SIZES" | awk '{print $1}')
 dir=$(corpus "$n")
-start_tidings "$dir" >/dev/null
+start_tidings "$dir"
 DOC=/category/shanxiwanbao.atom
 WWW=$BENCH_DIR/www
 rm -rf "$WWW" && mkdir -p "$WWW/category"

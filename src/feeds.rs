@@ -158,12 +158,14 @@ impl Feeds {
     /// entries changed. Only those feeds are rebuilt; every other feed is shared with `self`.
     /// The result is exactly what [`Feeds::group`] would give for the new set of posts.
     pub fn apply(&self, changes: &[Change]) -> (Feeds, Vec<Scope>) {
-        // Per affected scope: sources leaving it, and posts entering it.
-        let mut edits: BTreeMap<Scope, (Vec<&str>, Vec<&Arc<Post>>)> = BTreeMap::new();
+        // Per affected scope: posts leaving it, and posts entering it. Leaving posts are the
+        // very `Arc`s the feeds hold, so they are recognised by pointer, not by comparing
+        // strings across a 100,000-post feed.
+        let mut edits: BTreeMap<Scope, (Vec<&Arc<Post>>, Vec<&Arc<Post>>)> = BTreeMap::new();
         for change in changes {
             if let Some(old) = &change.old {
                 for scope in scopes_of(old) {
-                    edits.entry(scope).or_default().0.push(&old.source);
+                    edits.entry(scope).or_default().0.push(old);
                 }
             }
             if let Some(new) = &change.new {
@@ -181,7 +183,7 @@ impl Feeds {
             let mut incoming = entering.into_iter().peekable();
             for post in old_posts
                 .iter()
-                .filter(|p| !leaving.contains(&p.source.as_str()))
+                .filter(|p| !leaving.iter().any(|l| Arc::ptr_eq(l, p)))
             {
                 while let Some(n) = incoming.next_if(|n| Post::newest_first(n, post).is_lt()) {
                     posts.push(Arc::clone(n));

@@ -100,7 +100,7 @@ static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
 
 /// Bytes of rendered HTML kept. Enough for the posts of every subscription document of a
 /// site with hundreds of feeds; archive walks cycle through it without growing it.
-const RENDER_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+const RENDER_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 struct RenderedWeight;

@@ -69,6 +69,9 @@ pub struct Catalog {
     /// each file's entry so that a rebuild never has to count the whole site.
     errors: BTreeMap<String, LoadError>,
     loaded: usize,
+    /// Loaded posts not visible yet, by date, so that finding what becomes visible (and when
+    /// to wake up for it) looks at the waiting posts only, not at every post of the site.
+    pending: std::collections::BTreeSet<(DateTime<Utc>, String)>,
 }
 
 impl Catalog {
@@ -84,6 +87,7 @@ impl Catalog {
             now,
             errors: BTreeMap::new(),
             loaded: 0,
+            pending: std::collections::BTreeSet::new(),
         };
         let (found, walk_errors) = files::discover(&catalog.root);
         let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
@@ -144,12 +148,22 @@ impl Catalog {
         if self.config.posts.future {
             return None;
         }
-        self.files
-            .values()
-            .filter_map(|f| f.post.as_ref())
-            .map(|p| p.date.with_timezone(&Utc))
-            .filter(|d| *d > self.now)
-            .min()
+        self.pending.first().map(|(date, _)| *date)
+    }
+
+    /// Keeps `pending` in step when a file's post changes from `old` to `new`.
+    fn track_pending(&mut self, path: &str, old: Option<&Arc<Post>>, new: Option<&Arc<Post>>) {
+        if let Some(old) = old {
+            self.pending
+                .remove(&(old.date.with_timezone(&Utc), path.to_owned()));
+        }
+        if let Some(new) = new
+            && !self.config.posts.future
+            && new.date > self.now
+        {
+            self.pending
+                .insert((new.date.with_timezone(&Utc), path.to_owned()));
+        }
     }
 
     /// Re-reads the given files (paths relative to the content directory, `/`-separated) and
@@ -216,6 +230,12 @@ impl Catalog {
         let mut delta = Delta::default();
         for (path, read) in reads {
             self.apply_read(path, read, &mut changes, &mut delta);
+        }
+        for c in &changes {
+            let path = c.new.as_ref().or(c.old.as_ref()).map(|p| p.source.clone());
+            if let Some(path) = path {
+                self.track_pending(&path, c.old.as_ref(), c.new.as_ref());
+            }
         }
     }
 
@@ -317,6 +337,12 @@ impl Catalog {
     /// Turns changes of loaded posts into changes of visible posts, including posts whose time came since the last
     /// rebuild, and regroups only the feeds they touch.
     fn publish(&mut self, changes: Vec<Change>, now: DateTime<Utc>, delta: &mut Delta) {
+        for c in &changes {
+            let path = c.new.as_ref().or(c.old.as_ref()).map(|p| p.source.clone());
+            if let Some(path) = path {
+                self.track_pending(&path, c.old.as_ref(), c.new.as_ref());
+            }
+        }
         let future = self.config.posts.future;
         let was_visible = |p: &Post| future || p.date <= self.now;
         let is_visible = |p: &Post| future || p.date <= now;
@@ -334,17 +360,24 @@ impl Catalog {
                 .flat_map(|c| c.new.iter().chain(c.old.iter()))
                 .map(|p| p.source.as_str())
                 .collect();
-            let mut coming: Vec<Change> = self
-                .files
-                .values()
-                .filter_map(|f| f.post.as_ref())
-                .filter(|p| p.date > self.now && p.date <= now)
-                .filter(|p| !changed.contains(p.source.as_str()))
-                .map(|p| Change {
-                    old: None,
-                    new: Some(Arc::clone(p)),
-                })
+            let due: Vec<(DateTime<Utc>, String)> = self
+                .pending
+                .iter()
+                .take_while(|(date, _)| *date <= now)
+                .cloned()
                 .collect();
+            let mut coming = Vec::with_capacity(due.len());
+            for key in due {
+                self.pending.remove(&key);
+                if let Some(post) = self.files.get(&key.1).and_then(|f| f.post.as_ref())
+                    && !changed.contains(key.1.as_str())
+                {
+                    coming.push(Change {
+                        old: None,
+                        new: Some(Arc::clone(post)),
+                    });
+                }
+            }
             delta.published += coming.len();
             feed_changes.append(&mut coming);
         }

@@ -46,7 +46,7 @@ pub struct Snapshot {
 }
 
 /// Bytes of rendered archive pages (all encodings) kept across versions.
-const ARCHIVE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+const ARCHIVE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone)]
 struct RenderedWeight;

@@ -109,3 +109,123 @@ fn flags_beat_environment_beat_config_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn build_writes_everything_names_bad_posts_and_fails() {
+    let dir = site(&[
+        (
+            "good.md",
+            b"---\ntitle: Good\ndate: 2022-05-26\ncategory: New York\n---\nx",
+        ),
+        ("bad.md", b"---\ntitle: [\n---\n"),
+    ]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("public");
+    let run = tidings()
+        .args([
+            "build",
+            "--config",
+            "/dev/null",
+            "--base-url",
+            "https://feeds.example.org/",
+        ])
+        .arg("--content")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run tidings");
+    assert_eq!(run.status.code(), Some(1), "a bad post fails the build");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("bad.md:2:"), "{stderr}");
+    for file in [
+        "index.html",
+        "feeds.opml",
+        "feed.xsl",
+        "feed.atom",
+        "feed.rss",
+        "feed.json",
+        "feed.xml",
+        "category/New York.atom",
+        "feed/New York.xml",
+    ] {
+        assert!(target.join(file).is_file(), "{file} was written");
+    }
+    let atom = std::fs::read_to_string(target.join("feed.atom")).expect("read");
+    assert!(atom.contains("href=\"https://feeds.example.org/feed.atom\""));
+    // A second build replaces the first in one swap and leaves no staging folder behind.
+    std::fs::remove_file(dir.path().join("bad.md")).expect("rm");
+    let run = tidings()
+        .args(["build", "--config", "/dev/null"])
+        .arg("--content")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run tidings");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers, ["public"]);
+}
+
+#[test]
+fn serve_answers_then_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let dir = site(&[("a.md", b"---\ntitle: A\ndate: 2022-05-26\n---\nx")]);
+    let mut child = tidings()
+        .args(["serve", "--config", "/dev/null", "--bind", "127.0.0.1:0"])
+        .arg("--content")
+        .arg(dir.path())
+        .env("TIDINGS_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tidings");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    // The log says where it listens (the port is chosen by the system).
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_owned)
+        })
+        .expect("a listening line");
+    let addr: std::net::SocketAddr = addr.parse().expect("an address");
+    crate::support::wait_for("the first load", std::time::Duration::from_secs(10), || {
+        crate::support::request(addr, "GET", "/healthz", &[]).status == 200
+    });
+    assert_eq!(
+        crate::support::request(addr, "GET", "/feed.atom", &[]).status,
+        200
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
