@@ -161,22 +161,29 @@ impl Feeds {
         // Per affected scope: posts leaving it, and posts entering it. Leaving posts are the
         // very `Arc`s the feeds hold, so they are recognised by pointer, not by comparing
         // strings across a 100,000-post feed.
-        let mut edits: BTreeMap<Scope, (Vec<&Arc<Post>>, Vec<&Arc<Post>>)> = BTreeMap::new();
+        let mut edits: BTreeMap<Scope, Edit<'_>> = BTreeMap::new();
         for change in changes {
             if let Some(old) = &change.old {
                 for scope in scopes_of(old) {
-                    edits.entry(scope).or_default().0.push(old);
+                    edits.entry(scope).or_default().leaving.push(old);
                 }
             }
             if let Some(new) = &change.new {
                 for scope in scopes_of(new) {
-                    edits.entry(scope).or_default().1.push(new);
+                    edits.entry(scope).or_default().entering.push(new);
                 }
             }
         }
         let mut next = self.clone();
         let mut affected = Vec::with_capacity(edits.len());
-        for (scope, (leaving, mut entering)) in edits {
+        for (
+            scope,
+            Edit {
+                leaving,
+                mut entering,
+            },
+        ) in edits
+        {
             let old_posts = self.get(&scope).map_or(&[][..], |f| &f.posts[..]);
             entering.sort_by(|a, b| Post::newest_first(a, b));
             let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
@@ -250,6 +257,13 @@ impl Feeds {
             .filter(|d| *d > now)
             .min()
     }
+}
+
+/// What one change does to one feed.
+#[derive(Default)]
+struct Edit<'a> {
+    leaving: Vec<&'a Arc<Post>>,
+    entering: Vec<&'a Arc<Post>>,
 }
 
 /// Every scope a post belongs to.
