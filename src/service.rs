@@ -46,25 +46,13 @@ pub fn bind(addr: &str) -> Result<TcpListener, ServeError> {
 /// accepting and finishes in-flight responses, then the watcher stops.
 pub fn run(config: Config) -> Result<(), ServeError> {
     let listener = bind(&config.server.bind)?;
-    let addr = listener.local_addr().map_err(ServeError::Server)?;
-    let config = Arc::new(config);
-    let store = Arc::new(Store::new());
-    let metrics = Arc::new(Metrics::new());
-    let watcher = Watcher::start(
-        Arc::clone(&config),
-        Arc::clone(&store),
-        Arc::clone(&metrics),
-    )?;
+    let base_url = config.site.base_url.clone();
+    let running = Running::start(config, listener)?;
     tracing::info!(
-        "listening on http://{addr}/ (feeds at {})",
-        config.site.base_url
+        "listening on http://{}/ (feeds at {base_url})",
+        running.addr
     );
-    let state = AppState { store, metrics };
-    let result =
-        actix_web::rt::System::new().block_on(async move { http::server(state, listener)?.await });
-    tracing::info!("shutting down");
-    watcher.stop();
-    result.map_err(ServeError::Server)
+    running.wait()
 }
 
 /// A service running on background threads, for tests and embedding.
@@ -123,6 +111,22 @@ impl Running {
     /// Stops gracefully and waits for both threads.
     pub fn stop(mut self) {
         self.shutdown();
+    }
+
+    /// Waits until the server stops by itself (SIGTERM or SIGINT: actix stops accepting and
+    /// finishes in-flight responses), then stops the watcher.
+    pub fn wait(mut self) -> Result<(), ServeError> {
+        let result = match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the HTTP thread panicked"))),
+            None => Ok(()),
+        };
+        tracing::info!("shutting down");
+        if let Some(w) = self.watcher.take() {
+            w.stop();
+        }
+        result.map_err(ServeError::Server)
     }
 
     fn shutdown(&mut self) {

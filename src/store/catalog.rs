@@ -91,7 +91,8 @@ impl Catalog {
         };
         let (found, walk_errors) = files::discover(&catalog.root);
         let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
-        catalog.read_all(&paths);
+        // The first load groups every post from scratch below, so its changes are not needed.
+        let _ = catalog.read_and_apply(&paths);
         for e in walk_errors {
             catalog.record_walk_error(e);
         }
@@ -169,19 +170,7 @@ impl Catalog {
     /// Re-reads the given files (paths relative to the content directory, `/`-separated) and
     /// applies what changed. A file whose bytes did not change is not parsed again.
     pub fn refresh(&mut self, paths: &[String], now: DateTime<Utc>) -> Delta {
-        let mut delta = Delta::default();
-        let mut changes = Vec::new();
-        let reads: Vec<(String, FileRead)> = self.pool.install(|| {
-            paths
-                .par_iter()
-                .map_init(Vec::new, |buf, p| {
-                    (p.clone(), read_file(&self.root, p, &self.config, buf))
-                })
-                .collect()
-        });
-        for (path, read) in reads {
-            self.apply_read(path, read, &mut changes, &mut delta);
-        }
+        let (changes, mut delta) = self.read_and_apply(paths);
         self.publish(changes, now, &mut delta);
         delta
     }
@@ -217,7 +206,9 @@ impl Catalog {
         delta
     }
 
-    fn read_all(&mut self, paths: &[String]) {
+    /// Reads `paths` in parallel (one reused buffer per thread) and records what each file
+    /// now holds, returning the changes to loaded posts.
+    fn read_and_apply(&mut self, paths: &[String]) -> (Vec<Change>, Delta) {
         let reads: Vec<(String, FileRead)> = self.pool.install(|| {
             paths
                 .par_iter()
@@ -237,6 +228,7 @@ impl Catalog {
                 self.track_pending(&path, c.old.as_ref(), c.new.as_ref());
             }
         }
+        (changes, delta)
     }
 
     fn apply_read(
@@ -337,12 +329,6 @@ impl Catalog {
     /// Turns changes of loaded posts into changes of visible posts, including posts whose time came since the last
     /// rebuild, and regroups only the feeds they touch.
     fn publish(&mut self, changes: Vec<Change>, now: DateTime<Utc>, delta: &mut Delta) {
-        for c in &changes {
-            let path = c.new.as_ref().or(c.old.as_ref()).map(|p| p.source.clone());
-            if let Some(path) = path {
-                self.track_pending(&path, c.old.as_ref(), c.new.as_ref());
-            }
-        }
         let future = self.config.posts.future;
         let was_visible = |p: &Post| future || p.date <= self.now;
         let is_visible = |p: &Post| future || p.date <= now;
