@@ -247,16 +247,6 @@ impl Feeds {
     pub fn is_empty(&self) -> bool {
         false
     }
-
-    /// The earliest moment after `now` at which a post not yet visible becomes visible, so the
-    /// service can wake up then and publish it without any file change.
-    pub fn next_publication(posts: &[Arc<Post>], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        posts
-            .iter()
-            .map(|p| p.date.with_timezone(&Utc))
-            .filter(|d| *d > now)
-            .min()
-    }
 }
 
 /// What one change does to one feed.

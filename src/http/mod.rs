@@ -51,7 +51,8 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
 
 async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let path = req.uri().path();
-    let (kind, format) = classify(path);
+    let id = DocId::parse(path);
+    let (kind, format) = classify(path, id.as_ref());
     let response = if req.method() != Method::GET && req.method() != Method::HEAD {
         respond::method_not_allowed()
     } else if path.len() > MAX_PATH {
@@ -60,7 +61,7 @@ async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         match path {
             "/healthz" => respond::healthz(state.store.snapshot().as_deref()),
             "/metrics" => respond::metrics(&state.metrics.encode()),
-            _ => document(&req, path, &state),
+            _ => document(&req, id, &state),
         }
     };
     let status = response.status().as_u16();
@@ -73,8 +74,8 @@ async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     response
 }
 
-fn document(req: &HttpRequest, path: &str, state: &AppState) -> HttpResponse {
-    let Some(id) = DocId::parse(path) else {
+fn document(req: &HttpRequest, id: Option<DocId>, state: &AppState) -> HttpResponse {
+    let Some(id) = id else {
         return respond::not_found();
     };
     let Some(snapshot) = state.store.snapshot() else {
@@ -99,7 +100,7 @@ fn document(req: &HttpRequest, path: &str, state: &AppState) -> HttpResponse {
 }
 
 /// Bounded metric labels for a request path.
-fn classify(path: &str) -> (&'static str, &'static str) {
+fn classify(path: &str, id: Option<&DocId>) -> (&'static str, &'static str) {
     match path {
         "/healthz" => return ("healthz", "none"),
         "/metrics" => return ("metrics", "none"),
@@ -110,17 +111,17 @@ fn classify(path: &str) -> (&'static str, &'static str) {
         Format::Rss => "rss",
         Format::Json => "json",
     };
-    match DocId::parse(path) {
+    match id {
         Some(DocId::Feed {
             page: Page::Current,
             format,
             ..
-        }) => ("feed", format_label(format)),
+        }) => ("feed", format_label(*format)),
         Some(DocId::Feed {
             page: Page::Archive(_),
             format,
             ..
-        }) => ("archive", format_label(format)),
+        }) => ("archive", format_label(*format)),
         Some(DocId::JekyllFeed(_)) => ("feed", "atom"),
         Some(DocId::Opml) => ("opml", "opml"),
         Some(DocId::Index) => ("index", "html"),

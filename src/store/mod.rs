@@ -120,11 +120,6 @@ impl Snapshot {
         let mut cache = self.cache.write().ok()?;
         Some(Arc::clone(cache.entry(id.clone()).or_insert(rendered)))
     }
-
-    /// How many documents are rendered and cached in this version.
-    pub fn cached_documents(&self) -> usize {
-        self.cache.read().map_or(0, |c| c.len())
-    }
 }
 
 /// The currently published snapshot, shared by every request handler.
