@@ -96,7 +96,14 @@ fn document(req: &HttpRequest, id: Option<DocId>, state: &AppState) -> HttpRespo
         doc.compressible(),
         doc.compressible(),
     );
-    respond::document(&doc, outcome, coding, snapshot.config.feeds.max_age)
+    let browser = negotiate::is_browser(header(actix_web::http::header::ACCEPT));
+    respond::document(
+        &doc,
+        outcome,
+        coding,
+        snapshot.config.feeds.max_age,
+        browser,
+    )
 }
 
 /// Bounded metric labels for a request path.

@@ -71,9 +71,50 @@ pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding
     best.0
 }
 
+/// Whether the request comes from a browser navigating to the URL (its `Accept` names
+/// `text/html`), rather than from a feed reader.
+///
+/// Browsers show `application/atom+xml` and `application/rss+xml` as plain text (Chromium)
+/// or download them (Firefox), without applying the feed's XSL stylesheet; served as
+/// `application/xml`, the same bytes become a readable page with a subscribe hint. Feed
+/// readers ask for feed types or `*/*` and keep getting the registered types.
+pub fn is_browser(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>() == Ok(0.0)
+                })
+            });
+            name.eq_ignore_ascii_case("text/html") && !refused
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_browsers_from_readers() {
+        for (accept, browser) in [
+            (None, false),
+            (Some("*/*"), false),
+            (
+                Some("application/atom+xml, application/rss+xml;q=0.9, */*;q=0.1"),
+                false,
+            ),
+            (
+                Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                true,
+            ),
+            (Some("text/html;q=0, */*"), false),
+        ] {
+            assert_eq!(is_browser(accept), browser, "{accept:?}");
+        }
+    }
 
     #[test]
     fn negotiates_with_q_values() {

@@ -2,9 +2,10 @@
 //!
 //! Feeds: `Content-Type` with `charset=utf-8`, a weak `ETag` shared by every encoding,
 //! `Last-Modified` from the document's newest entry, `Cache-Control: public, max-age` equal to
-//! the RSS `ttl`, and `Vary: Accept-Encoding` on every document response — including 304s,
-//! which also repeat `ETag` and `Cache-Control` because some readers replace their stored
-//! validators with whatever a 304 carries.
+//! the RSS `ttl`, and `Vary: Accept-Encoding` on every document response (plus `Accept` on RSS
+//! and Atom, whose type depends on it) — including 304s, which also repeat `ETag` and
+//! `Cache-Control` because some readers replace their stored validators with whatever a 304
+//! carries.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -21,7 +22,19 @@ pub(super) fn document(
     outcome: Outcome,
     coding: Coding,
     max_age: u32,
+    browser: bool,
 ) -> HttpResponse {
+    // RSS and Atom are served as `application/xml` to browsers, so they apply the feed's
+    // stylesheet (see `negotiate::is_browser`); the type then depends on `Accept` too.
+    let is_feed_xml = matches!(
+        doc.media_type,
+        "application/atom+xml" | "application/rss+xml"
+    );
+    let (media_type, vary) = match (is_feed_xml, browser) {
+        (true, true) => ("application/xml", "Accept, Accept-Encoding"),
+        (true, false) => (doc.media_type, "Accept, Accept-Encoding"),
+        (false, _) => (doc.media_type, "Accept-Encoding"),
+    };
     let status = match outcome {
         Outcome::Full => StatusCode::OK,
         Outcome::NotModified => StatusCode::NOT_MODIFIED,
@@ -30,7 +43,7 @@ pub(super) fn document(
     builder
         .insert_header((header::ETAG, doc.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
-        .insert_header((header::VARY, "Accept-Encoding"))
+        .insert_header((header::VARY, vary))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if let Some(modified) = doc.last_modified {
         // Never claim a modification in the future (a post's `updated` can be): RFC 9110
@@ -49,10 +62,7 @@ pub(super) fn document(
         Some(b) => (b, coding),
         None => (doc.identity.clone(), Coding::Identity),
     };
-    builder.insert_header((
-        header::CONTENT_TYPE,
-        format!("{}; charset=utf-8", doc.media_type),
-    ));
+    builder.insert_header((header::CONTENT_TYPE, format!("{media_type}; charset=utf-8")));
     if let Some(token) = coding.token() {
         builder.insert_header((header::CONTENT_ENCODING, token));
     }

@@ -23,7 +23,8 @@ fn small_site() -> Served {
 fn assert_cache_headers(r: &Response, etag: &str) {
     assert_eq!(r.header("etag"), Some(etag));
     assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
-    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    // RSS and Atom also vary by `Accept` (browsers get `application/xml`).
+    assert_eq!(r.header("vary"), Some("Accept, Accept-Encoding"));
 }
 
 #[test]
@@ -202,6 +203,41 @@ fn content_types_carry_a_charset() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn browsers_get_feeds_as_xml_so_the_stylesheet_applies() {
+    let s = small_site();
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for (path, reader_type) in [
+        ("/feed.atom", "application/atom+xml; charset=utf-8"),
+        ("/category/news.rss", "application/rss+xml; charset=utf-8"),
+    ] {
+        let seen = s.request("GET", path, &[("Accept", browser)]);
+        assert_eq!(
+            seen.header("content-type"),
+            Some("application/xml; charset=utf-8")
+        );
+        assert!(
+            seen.text()
+                .contains("<?xml-stylesheet type=\"text/xsl\" href=\"/feed.xsl\"?>")
+        );
+        let read = s.request(
+            "GET",
+            path,
+            &[("Accept", "application/atom+xml, */*;q=0.1")],
+        );
+        assert_eq!(read.header("content-type"), Some(reader_type));
+        assert_eq!(seen.body, read.body, "the same bytes either way");
+        assert_eq!(seen.header("etag"), read.header("etag"));
+    }
+    // JSON Feed and the other documents do not depend on Accept.
+    let json = s.request("GET", "/feed.json", &[("Accept", browser)]);
+    assert_eq!(
+        json.header("content-type"),
+        Some("application/feed+json; charset=utf-8")
+    );
+    assert_eq!(json.header("vary"), Some("Accept-Encoding"));
 }
 
 #[test]
