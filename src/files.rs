@@ -78,7 +78,6 @@ fn is_post_file_name(name: &str) -> bool {
 /// is a link cycle, which walkdir detects), and a file reachable by two paths is read once,
 /// under the first path in sort order. Directories that cannot be read are reported.
 pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
-    let mut found = Vec::new();
     let mut errors = Vec::new();
     let canonical_root = match root.canonicalize() {
         Ok(r) => r,
@@ -88,7 +87,7 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
                 line: None,
                 reason: Reason::Io(format!("the content directory cannot be read: {e}")),
             });
-            return (found, errors);
+            return (Vec::new(), errors);
         }
     };
     let walker = WalkDir::new(&canonical_root)
@@ -186,9 +185,8 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
             direct.push(file);
         }
     }
-    found.append(&mut direct);
-    found.sort_by(|a, b| a.relative.cmp(&b.relative));
-    (found, errors)
+    direct.sort_by(|a, b| a.relative.cmp(&b.relative));
+    (direct, errors)
 }
 
 /// A relative path with `/` separators on every platform.

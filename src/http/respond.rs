@@ -45,10 +45,15 @@ pub(super) fn document(
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .insert_header((header::VARY, vary))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
-    if let Some(modified) = doc.last_modified {
+    if let (Some(modified), Some(text)) = (doc.last_modified, &doc.http_last_modified) {
         // Never claim a modification in the future (a post's `updated` can be): RFC 9110
         // forbids a Last-Modified later than the response's Date.
-        builder.insert_header((header::LAST_MODIFIED, http_date(modified.min(Utc::now()))));
+        let now = Utc::now();
+        if modified <= now {
+            builder.insert_header((header::LAST_MODIFIED, text.as_str()));
+        } else {
+            builder.insert_header((header::LAST_MODIFIED, http_date(now)));
+        }
     }
     if outcome == Outcome::NotModified {
         return builder.finish();
@@ -62,11 +67,30 @@ pub(super) fn document(
         Some(b) => (b, coding),
         None => (doc.identity.clone(), Coding::Identity),
     };
-    builder.insert_header((header::CONTENT_TYPE, format!("{media_type}; charset=utf-8")));
+    builder.insert_header((header::CONTENT_TYPE, with_charset(media_type)));
     if let Some(token) = coding.token() {
         builder.insert_header((header::CONTENT_ENCODING, token));
     }
     builder.body(body)
+}
+
+/// The `Content-Type` of a document: every document is UTF-8. Static for the types tidings
+/// publishes, so no response formats it.
+fn with_charset(media_type: &'static str) -> HeaderValue {
+    let known = match media_type {
+        "application/atom+xml" => "application/atom+xml; charset=utf-8",
+        "application/rss+xml" => "application/rss+xml; charset=utf-8",
+        "application/feed+json" => "application/feed+json; charset=utf-8",
+        "application/xml" => "application/xml; charset=utf-8",
+        "text/x-opml" => "text/x-opml; charset=utf-8",
+        "text/html" => "text/html; charset=utf-8",
+        "text/xsl" => "text/xsl; charset=utf-8",
+        other => {
+            return HeaderValue::from_str(&format!("{other}; charset=utf-8"))
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        }
+    };
+    HeaderValue::from_static(known)
 }
 
 /// `/healthz`: 503 until the first load is done, then 200 with a small JSON summary.

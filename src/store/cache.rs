@@ -37,6 +37,8 @@ pub struct Rendered {
     pub etag: String,
     /// The newest change among the document's entries.
     pub last_modified: Option<DateTime<Utc>>,
+    /// `last_modified` as an HTTP date, formatted once rather than on every response.
+    pub http_last_modified: Option<String>,
 }
 
 impl Rendered {
@@ -79,6 +81,12 @@ impl Rendered {
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             last_modified: doc.last_modified.map(|d| d.with_timezone(&Utc)),
+            http_last_modified: doc.last_modified.map(|d| {
+                let secs = d.timestamp().max(0) as u64;
+                httpdate::fmt_http_date(
+                    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+                )
+            }),
             identity: doc.body,
         }
     }

@@ -190,11 +190,6 @@ impl Store {
 /// OPML list show every feed (and counts), so they depend on all of them.
 fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
     match id {
-        // Archive pages live in their own cache, keyed by content.
-        DocId::Feed {
-            page: Page::Archive(_),
-            ..
-        } => true,
         DocId::Feed { scope, .. } => affected.contains(scope),
         DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
         DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
