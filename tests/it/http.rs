@@ -445,3 +445,61 @@ fn readers_racing_a_writer_always_get_consistent_documents() {
         "readers saw the content change ({versions} versions)"
     );
 }
+
+#[test]
+fn archive_pages_are_served_and_survive_newer_edits() {
+    let posts: Vec<(String, Vec<u8>)> = (1..=5)
+        .map(|d| {
+            (
+                format!("p{d}.md"),
+                post(
+                    &format!("Post {d}"),
+                    &format!("2022-05-0{d} 10:00:00 +0800"),
+                    "news",
+                ),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = posts
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let s = Served::start(&files, "[feeds]\nlimit = 2\n");
+    let titles = |r: &Response| -> Vec<String> {
+        feed_rs::parser::parse(&r.body[..])
+            .expect("parses")
+            .entries
+            .into_iter()
+            .filter_map(|e| e.title.map(|t| t.content))
+            .collect()
+    };
+    let first = s.get("/category/news/archive/1.atom");
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        titles(&first),
+        ["Post 2", "Post 1"],
+        "page 1 holds the oldest posts"
+    );
+    assert_eq!(titles(&s.get("/feed/archive/2.json")), ["Post 4", "Post 3"]);
+    assert_eq!(
+        s.get("/feed/archive/3.atom").status,
+        404,
+        "only full pages exist"
+    );
+    let etag = first.header("etag").expect("etag").to_owned();
+
+    // Editing the newest post changes the subscription document, not the archive page.
+    s.write(
+        "p5.md",
+        &post("Post 5, corrected", "2022-05-05 10:00:00 +0800", "news"),
+    );
+    s.wait_for("the edit", || {
+        s.get("/category/news.atom").text().contains("corrected")
+    });
+    let again = s.request(
+        "GET",
+        "/category/news/archive/1.atom",
+        &[("If-None-Match", etag.as_str())],
+    );
+    assert_eq!(again.status, 304, "the archive page kept its ETag");
+}
