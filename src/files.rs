@@ -90,20 +90,21 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
             return (Vec::new(), errors);
         }
     };
+    // No `sort_by_file_name`: walkdir would compare `Path`s (a component parse per
+    // comparison, a fifth of the walk at 100,000 files); the result is sorted once as strings
+    // below instead.
     let walker = WalkDir::new(&canonical_root)
         .follow_links(true)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| {
-            let Ok(rel) = entry.path().strip_prefix(&canonical_root) else {
-                return false;
-            };
-            if rel.as_os_str().is_empty() {
+            if entry.depth() == 0 {
                 return true;
             }
-            let name = entry.file_name().to_string_lossy();
+            let name = entry.file_name().as_encoded_bytes();
             // Hidden directories (`.git`) and Jekyll's drafts and output are never entered.
-            if name.starts_with('.') || (entry.file_type().is_dir() && is_skipped_dir(&name)) {
+            if name.starts_with(b".")
+                || (entry.file_type().is_dir() && (name == b"_drafts" || name == b"_site"))
+            {
                 return false;
             }
             if entry.path_is_symlink() {
@@ -152,19 +153,30 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
         if !entry.file_type().is_file() {
             continue;
         }
+        // Cheap tests on the file name first: most entries of a content folder are posts, but
+        // a site's assets can outnumber them.
+        let name = entry.file_name();
+        if let Some(name) = name.to_str()
+            && !is_post_file_name(name)
+        {
+            continue;
+        }
         let Ok(rel) = entry.path().strip_prefix(&canonical_root) else {
             continue;
         };
-        if !is_candidate(rel) {
-            continue;
-        }
-        let relative = slash_path(rel);
+        let relative = match rel.to_str() {
+            // Already `/`-separated where that is the separator: no component walk needed.
+            Some(r) if std::path::MAIN_SEPARATOR == '/' => r.to_owned(),
+            _ => slash_path(rel),
+        };
         if rel.to_str().is_none() {
-            errors.push(LoadError {
-                path: relative,
-                line: None,
-                reason: Reason::BadFileName,
-            });
+            if is_candidate(rel) {
+                errors.push(LoadError {
+                    path: relative,
+                    line: None,
+                    reason: Reason::BadFileName,
+                });
+            }
             continue;
         }
         let file = Found {
@@ -180,12 +192,14 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
         }
     }
     let mut seen: HashSet<PathBuf> = direct.iter().map(|f| f.path.clone()).collect();
+    linked.sort_by(|a, b| a.1.relative.cmp(&b.1.relative));
     for (target, file) in linked {
         if seen.insert(target) {
             direct.push(file);
         }
     }
     direct.sort_by(|a, b| a.relative.cmp(&b.relative));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
     (direct, errors)
 }
 
