@@ -151,7 +151,8 @@ for n in $SIZES; do
 done
 
 # Serving: one category subscription document, tidings vs nginx with the same bytes.
-n=$(echo "$SIZES" | awk '{print $1}')
+# At the largest size: the figure the targets are stated for.
+n=$(echo "$SIZES" | awk '{print $NF}')
 dir=$(corpus "$n")
 start_tidings "$dir"
 DOC=/category/shanxiwanbao.atom
@@ -181,23 +182,46 @@ CONF
 "$NGINX" -c "$BENCH_DIR/nginx.conf"
 until curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT$DOC"; do sleep 0.05; done
 
-rps() { # url, header...
-  local url=$1; shift
-  local args=()
-  for h in "$@"; do args+=(-H "$h"); done
-  for _ in $(seq "$RUNS"); do
-    wrk -t2 -c64 -d10s "${args[@]}" "$url" | awk '/Requests\/sec/ {print $2}'
-  done | median
+# CPU seconds (user + system, every thread) that processes $@ have used so far.
+cpu_seconds() {
+  local ticks=0
+  for p in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$ticks / $(getconf CLK_TCK)" | bc -l
 }
-echo "== serving $DOC ($(stat -c %s "$WWW$DOC") bytes, gzip $(stat -c %s "$WWW$DOC.gz")), wrk -t2 -c64 -d10s, median of $RUNS"
-printf '%-10s %12s %12s %8s\n' case tidings nginx ratio
+
+# One wrk run: prints requests/s and the server's CPU microseconds per request. The second
+# figure is steadier than the first on a shared machine, and says where a gap comes from.
+measure() { # "pids", url, header...
+  local pids=$1 url=$2; shift 2
+  local args=() c0 c1 out
+  for h in "$@"; do args+=(-H "$h"); done
+  # shellcheck disable=SC2086
+  c0=$(cpu_seconds $pids)
+  out=$(wrk -t2 -c64 -d10s "${args[@]}" "$url")
+  # shellcheck disable=SC2086
+  c1=$(cpu_seconds $pids)
+  echo "$out" | awk -v cpu="$(echo "$c1 - $c0" | bc -l)" \
+    '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, cpu * 1e6 / n}'
+}
+
+NGINX_PIDS=$(pgrep -P "$(cat "$BENCH_DIR/nginx.pid")" | tr '\n' ' ')
+echo "== serving $DOC ($(stat -c %s "$WWW$DOC") bytes, gzip $(stat -c %s "$WWW$DOC.gz")), wrk -t2 -c64 -d10s,"
+echo "   tidings and nginx alternating, median of $RUNS; CPU = server µs per request"
+printf '%-10s %12s %12s %8s %12s %12s\n' case tidings nginx ratio "CPU tidings" "CPU nginx"
 for case in identity gzip 304; do
   case $case in
-    identity) t=$(rps "http://127.0.0.1:$PORT$DOC"); g=$(rps "http://127.0.0.1:$NGINX_PORT$DOC") ;;
-    gzip) t=$(rps "http://127.0.0.1:$PORT$DOC" "Accept-Encoding: gzip"); g=$(rps "http://127.0.0.1:$NGINX_PORT$DOC" "Accept-Encoding: gzip") ;;
-    304) t=$(rps "http://127.0.0.1:$PORT$DOC" "If-None-Match: $ETAG"); g=$(rps "http://127.0.0.1:$NGINX_PORT$DOC" "If-None-Match: $NGINX_ETAG") ;;
+    identity) th=(); nh=() ;;
+    gzip) th=("Accept-Encoding: gzip"); nh=("Accept-Encoding: gzip") ;;
+    304) th=("If-None-Match: $ETAG"); nh=("If-None-Match: $NGINX_ETAG") ;;
   esac
-  printf '%-10s %12.0f %12.0f %8.2f\n' "$case" "$t" "$g" "$(echo "$t / $g" | bc -l)"
+  : >"$BENCH_DIR/serve-t" && : >"$BENCH_DIR/serve-n"
+  for _ in $(seq "$RUNS"); do
+    measure "$PID" "http://127.0.0.1:$PORT$DOC" "${th[@]}" >>"$BENCH_DIR/serve-t"
+    measure "$NGINX_PIDS" "http://127.0.0.1:$NGINX_PORT$DOC" "${nh[@]}" >>"$BENCH_DIR/serve-n"
+  done
+  t=$(awk '{print $1}' "$BENCH_DIR/serve-t" | median); g=$(awk '{print $1}' "$BENCH_DIR/serve-n" | median)
+  tc=$(awk '{print $2}' "$BENCH_DIR/serve-t" | median); gc=$(awk '{print $2}' "$BENCH_DIR/serve-n" | median)
+  printf '%-10s %12.0f %12.0f %8.2f %12.1f %12.1f\n' "$case" "$t" "$g" "$(echo "$t / $g" | bc -l)" "$tc" "$gc"
 done
 kill "$(cat "$BENCH_DIR/nginx.pid")" 2>/dev/null || true
 stop_tidings
