@@ -204,7 +204,18 @@ measure() { # "pids", url, header...
     '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, cpu * 1e6 / n}'
 }
 
+# Waits (up to a minute) until tidings is idle — the rescan that follows its start is done —
+# so that no background work is billed to the requests measured.
+settle() {
+  local deadline=$((SECONDS + 60)) a b
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    a=$(cpu_seconds "$PID"); sleep 0.5; b=$(cpu_seconds "$PID")
+    if [ "$(echo "$b - $a < 0.02" | bc)" = 1 ]; then return; fi
+  done
+}
+
 NGINX_PIDS=$(pgrep -P "$(cat "$BENCH_DIR/nginx.pid")" | tr '\n' ' ')
+settle
 echo "== serving $DOC ($(stat -c %s "$WWW$DOC") bytes, gzip $(stat -c %s "$WWW$DOC.gz")), wrk -t2 -c64 -d10s,"
 echo "   tidings and nginx alternating, median of $RUNS; CPU = server µs per request"
 printf '%-10s %12s %12s %8s %12s %12s\n' case tidings nginx ratio "CPU tidings" "CPU nginx"
