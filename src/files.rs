@@ -103,7 +103,8 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
             let name = entry.file_name().as_encoded_bytes();
             // Hidden directories (`.git`) and Jekyll's drafts and output are never entered.
             if name.starts_with(b".")
-                || (entry.file_type().is_dir() && (name == b"_drafts" || name == b"_site"))
+                || (entry.file_type().is_dir()
+                    && std::str::from_utf8(name).is_ok_and(is_skipped_dir))
             {
                 return false;
             }
@@ -164,21 +165,22 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
         let Ok(rel) = entry.path().strip_prefix(&canonical_root) else {
             continue;
         };
-        let relative = match rel.to_str() {
-            // Already `/`-separated where that is the separator: no component walk needed.
-            Some(r) if std::path::MAIN_SEPARATOR == '/' => r.to_owned(),
-            _ => slash_path(rel),
-        };
-        if rel.to_str().is_none() {
+        let Some(rel_text) = rel.to_str() else {
             if is_candidate(rel) {
                 errors.push(LoadError {
-                    path: relative,
+                    path: slash_path(rel),
                     line: None,
                     reason: Reason::BadFileName,
                 });
             }
             continue;
-        }
+        };
+        // Already `/`-separated where that is the separator: no component walk needed.
+        let relative = if std::path::MAIN_SEPARATOR == '/' {
+            rel_text.to_owned()
+        } else {
+            slash_path(rel)
+        };
         let file = Found {
             path: entry.path().to_owned(),
             relative,
