@@ -8,9 +8,10 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tidings::config::Config;
 use tidings::documents::{self, Context, DocId, Format};
-use tidings::feeds::{Feeds, Scope};
+use tidings::feeds::Scope;
 use tidings::http::conditional;
-use tidings::posts::{self, Loaded};
+use tidings::load::Catalog;
+use tidings::posts::{self, Loaded, Source};
 
 const SEED: &[u8] = include_bytes!("../feeds/000_63a78f89bb4a24b3.txt");
 
@@ -21,15 +22,16 @@ fn load_one_post(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 posts::load_post(
-                    black_box("000_63a78f89bb4a24b3.txt"),
-                    black_box(SEED),
+                    &Source::new(black_box("000_63a78f89bb4a24b3.txt"), black_box(SEED)),
                     &config,
                 )
             })
         },
     );
     // The loader caches rendered bodies, so rendering is measured on the renderer itself.
-    let Ok(Loaded::Post(post)) = posts::load_post("000_63a78f89bb4a24b3.txt", SEED, &config) else {
+    let Ok(Loaded::Post(post)) =
+        posts::load_post(&Source::new("000_63a78f89bb4a24b3.txt", SEED), &config)
+    else {
         panic!("the seed post loads");
     };
     let body = post.body_text();
@@ -42,8 +44,8 @@ fn load_one_post(c: &mut Criterion) {
 fn render_subscription_document(c: &mut Criterion) {
     let mut config = Config::defaults();
     config.content_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds"));
-    let report = posts::load_all(&config.content_dir, &config, &posts::loader_pool());
-    let feeds = Feeds::group(&report.posts, Utc::now(), false);
+    let catalog = Catalog::load(Arc::new(config.clone()), Utc::now());
+    let feeds = catalog.feeds().clone();
     let ctx = Context {
         config: &config,
         feeds: &feeds,

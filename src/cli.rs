@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH, Layers};
-use crate::posts;
+use crate::load::Catalog;
 
 /// Why a command could not run at all (as opposed to finding bad posts, which is a result).
 #[derive(Debug, thiserror::Error)]
@@ -194,33 +194,34 @@ pub fn build(config: &Config, out: &Path, log: &mut impl Write) -> Result<ExitCo
 /// `tidings check`: one line per bad post (`path[:line]: reason`), exit 1 if there is any;
 /// otherwise a one-line summary of what was found, exit 0.
 pub fn check(config: &Config, out: &mut impl Write) -> Result<ExitCode, CliError> {
-    let pool = posts::loader_pool();
-    let report = posts::load_all(&config.content_dir, config, &pool);
-    for error in &report.errors {
+    let catalog = Catalog::load(std::sync::Arc::new(config.clone()), chrono::Utc::now());
+    let errors = catalog.errors();
+    for error in &errors {
         writeln!(out, "{error}")?;
     }
+    let posts = catalog.posts();
     let mut categories = std::collections::BTreeSet::new();
     let mut tags = std::collections::BTreeSet::new();
-    for post in &report.posts {
+    for post in &posts {
         categories.extend(post.categories.iter().map(String::as_str));
         tags.extend(post.tags.iter().map(String::as_str));
     }
-    if !report.errors.is_empty() {
+    if !errors.is_empty() {
         writeln!(
             out,
             "{} of {} files failed to load",
-            report.errors.len(),
-            report.errors.len() + report.posts.len()
+            errors.len(),
+            errors.len() + posts.len()
         )?;
         return Ok(ExitCode::from(1));
     }
     writeln!(
         out,
         "{} posts, {} categories, {} tags ({} files skipped: no front matter or unpublished)",
-        report.posts.len(),
+        posts.len(),
         categories.len(),
         tags.len(),
-        report.skipped
+        catalog.skipped_count()
     )?;
     Ok(ExitCode::SUCCESS)
 }

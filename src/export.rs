@@ -8,6 +8,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,8 +16,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::documents::{self, Context, DocId};
-use crate::feeds::Feeds;
-use crate::posts::{self, LoadError};
+use crate::load::{self, Catalog, LoadError};
 
 /// Why an export could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +52,10 @@ pub fn export(
     out: &Path,
     now: DateTime<Utc>,
 ) -> Result<ExportReport, ExportError> {
-    let pool = posts::loader_pool();
-    let report = posts::load_all(&config.content_dir, config, &pool);
-    let feeds = Feeds::group(&report.posts, now, config.posts.future);
+    let catalog = Catalog::load(Arc::new(config.clone()), now);
     let ctx = Context {
         config,
-        feeds: &feeds,
+        feeds: catalog.feeds(),
     };
     let ids = documents::all(ctx);
 
@@ -76,7 +74,7 @@ pub fn export(
     };
 
     let files = unique_files(&ids);
-    let written: Result<Vec<u64>, ExportError> = pool.install(|| {
+    let written: Result<Vec<u64>, ExportError> = load::pool().install(|| {
         files
             .par_iter()
             .map(|(id, rel)| {
@@ -123,7 +121,7 @@ pub fn export(
     Ok(ExportReport {
         documents: written.iter().filter(|&&b| b > 0).count(),
         bytes: written.iter().sum(),
-        errors: report.errors,
+        errors: catalog.errors(),
     })
 }
 

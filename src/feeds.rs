@@ -267,13 +267,14 @@ pub fn scopes_of(post: &Post) -> impl Iterator<Item = Scope> + '_ {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::posts::{Loaded, load_post};
+    use crate::posts::{Loaded, Source, load_post};
 
     fn post(i: usize, day: u32, cats: &str, tags: &str) -> Arc<Post> {
         let text = format!(
             "---\ntitle: p{i}\ndate: 2022-05-{day:02} 10:00:00 +0800\ncategories: {cats}\ntags: {tags}\n---\nx"
         );
-        match load_post(&format!("p{i}.md"), text.as_bytes(), &Config::defaults()) {
+        let path = format!("p{i}.md");
+        match load_post(&Source::new(&path, text.as_bytes()), &Config::defaults()) {
             Ok(Loaded::Post(p)) => Arc::from(p),
             other => panic!("{other:?}"),
         }

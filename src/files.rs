@@ -1,8 +1,9 @@
 //! Files: which files under the content directory may be posts, and reading them.
 //!
-//! This is the only module of the loading side that touches the file system. It decides by
-//! name alone ([`is_candidate`]), so the watcher can apply the same rule to a single changed
-//! path without walking anything.
+//! This is the only module of the loading side that touches the file system, and it knows
+//! nothing of posts: it finds paths and hands out bytes, and says in its own [`FileError`]
+//! why it could not. It decides by name alone ([`is_candidate`]), so the watcher can apply the
+//! same rule to a single changed path without walking anything.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -11,10 +12,37 @@ use std::time::SystemTime;
 
 use walkdir::WalkDir;
 
-use crate::posts::{LoadError, Reason};
-
 /// Extensions a post may have (compared case-insensitively).
 pub const POST_EXTENSIONS: &[&str] = &["md", "markdown", "txt", "html", "htm"];
+
+/// Why a file (or a folder on the way to it) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// The operating system refused.
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    /// The file name is not valid UTF-8, so it has no stable id or URL.
+    #[error("the file name is not valid UTF-8")]
+    BadFileName,
+    /// Over the size limit (`posts.max_bytes`): refused without reading it all.
+    #[error("the file is {size} bytes, over the limit of {limit} bytes (posts.max_bytes)")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The limit it was read with.
+        limit: usize,
+    },
+}
+
+/// A path the walk found but could not turn into a file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// The path under the content directory, `/`-separated (the directory itself when it
+    /// cannot be read at all).
+    pub path: String,
+    /// What is wrong.
+    pub error: FileError,
+}
 
 /// A file that may be a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +105,14 @@ fn is_post_file_name(name: &str) -> bool {
 /// Symbolic links are followed only while they stay inside `root` (a link out is skipped, as
 /// is a link cycle, which walkdir detects), and a file reachable by two paths is read once,
 /// under the first path in sort order. Directories that cannot be read are reported.
-pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
+pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
     let mut errors = Vec::new();
     let canonical_root = match root.canonicalize() {
         Ok(r) => r,
         Err(e) => {
-            errors.push(LoadError {
+            errors.push(WalkError {
                 path: root.display().to_string(),
-                line: None,
-                reason: Reason::Io(format!("the content directory cannot be read: {e}")),
+                error: FileError::Io(format!("the content directory cannot be read: {e}")),
             });
             return (Vec::new(), errors);
         }
@@ -134,10 +161,9 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
                     .path()
                     .and_then(|p| p.strip_prefix(&canonical_root).ok())
                     .map_or_else(|| root.display().to_string(), slash_path);
-                errors.push(LoadError {
+                errors.push(WalkError {
                     path,
-                    line: None,
-                    reason: Reason::Io(e.to_string()),
+                    error: FileError::Io(e.to_string()),
                 });
                 continue;
             }
@@ -167,10 +193,9 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<LoadError>) {
         };
         let Some(rel_text) = rel.to_str() else {
             if is_candidate(rel) {
-                errors.push(LoadError {
+                errors.push(WalkError {
                     path: slash_path(rel),
-                    line: None,
-                    reason: Reason::BadFileName,
+                    error: FileError::BadFileName,
                 });
             }
             continue;
@@ -228,14 +253,14 @@ pub enum ReadError {
     /// Nothing (or no longer a regular file) at that path.
     Missing,
     /// The file is there but cannot be used.
-    Unusable(Reason),
+    Unusable(FileError),
 }
 
 /// Reads a file into `buf` (cleared first, so one buffer serves many files without a fresh
 /// allocation and page faults for each), refusing one over `limit` bytes without reading it
 /// all. One `open` and one `fstat` per file: the stamp comes from the open handle.
 pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, ReadError> {
-    let unusable = |e: std::io::Error| ReadError::Unusable(Reason::Io(e.to_string()));
+    let unusable = |e: std::io::Error| ReadError::Unusable(FileError::Io(e.to_string()));
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
@@ -250,7 +275,7 @@ pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, 
         len: meta.len(),
     };
     if stamp.len > limit as u64 {
-        return Err(ReadError::Unusable(Reason::TooLarge {
+        return Err(ReadError::Unusable(FileError::TooLarge {
             size: stamp.len,
             limit,
         }));
@@ -262,7 +287,7 @@ pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, 
         .read_to_end(buf)
         .map_err(unusable)?;
     if buf.len() > limit {
-        return Err(ReadError::Unusable(Reason::TooLarge {
+        return Err(ReadError::Unusable(FileError::TooLarge {
             size: buf.len() as u64,
             limit,
         }));

@@ -2,9 +2,10 @@
 //!
 //! The modules follow the data flow (see `ARCHITECTURE.md`):
 //! [`files`] finds candidate files → [`posts`] turns bytes into entries → [`feeds`] groups
-//! them by scope and page → [`documents`] renders bytes → [`export`] writes them to a folder
-//! (and the HTTP service serves them). [`config`] is the one settings value every stage reads,
-//! and [`cli`] is the command line that drives it all.
+//! them by scope and page → [`load`] keeps all three in step (the catalog of every file) →
+//! [`documents`] renders bytes → [`export`] writes them to a folder, or [`store`] publishes
+//! them and [`http`] serves them, with [`watch`] driving rebuilds. [`config`] is the one
+//! settings value every stage reads, and [`cli`] is the command line that drives it all.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -15,6 +16,7 @@ pub mod export;
 pub mod feeds;
 pub mod files;
 pub mod http;
+pub mod load;
 pub mod metrics;
 pub mod posts;
 pub mod service;

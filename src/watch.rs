@@ -26,8 +26,9 @@ use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
 
 use crate::config::{Config, WatchMode};
 use crate::files;
+use crate::load::{Catalog, Delta};
 use crate::metrics::Metrics;
-use crate::store::{Catalog, Delta, Store};
+use crate::store::Store;
 
 /// Why watching could not start.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use tidings::config::Config;
 use tidings::posts::text::is_xml_char;
-use tidings::posts::{Loaded, load_post};
+use tidings::posts::{Loaded, Source, load_post};
 
 // Resolving the defaults costs far more than a small input does; build them once per process.
 static CONFIG: LazyLock<Config> = LazyLock::new(Config::defaults);
@@ -24,7 +24,7 @@ fn assert_xml_text(field: &str, value: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(Loaded::Post(post)) = load_post("2022-01-01-fuzz.md", data, &CONFIG) else {
+    let Ok(Loaded::Post(post)) = load_post(&Source::new("2022-01-01-fuzz.md", data), &CONFIG) else {
         return;
     };
     // Rendering is lazy: force it, or the Markdown renderer and sanitizer are never reached.

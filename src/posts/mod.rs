@@ -1,11 +1,12 @@
 //! Posts: one file's bytes in, one entry (or a reason it is not one) out.
 //!
-//! [`load_post`] is a pure function of (relative path, bytes, config): no file system, no
-//! clock, no global state. That is what lets the service re-load the one file that changed
-//! and leave the other hundred thousand alone, and what makes it safe to fuzz. [`load_all`]
-//! runs it over a whole content directory in parallel.
+//! [`load_post`] is a pure function of a [`Source`] (the file's path, its bytes, when it was
+//! written) and the config: no file system, no clock. That is what lets the service re-load
+//! the one file that changed and leave the other hundred thousand alone, and what makes it
+//! safe to fuzz. Reading files and running the loader over a whole site is the `load` stage's
+//! job; nothing here imports anything that does I/O.
 //!
-//! Start at [`load_post`]; the submodules are its steps: [`front_matter`] splits and parses
+//! Start at [`load_post`]; it reads as its steps, and the submodules are their parts: [`front_matter`] splits and parses
 //! the YAML, [`dates`] reads dates, [`permalink`] builds URLs, [`body`] renders and sanitizes.
 //! Rendering is the expensive step and most posts are never shown (only the newest of each
 //! feed are, until someone walks the archives), so it happens lazily, on first use, and the
@@ -19,16 +20,13 @@ pub mod front_matter;
 pub mod permalink;
 pub mod text;
 
-use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rayon::prelude::*;
 use url::Url;
 
 use crate::config::{Config, IdScheme};
-use crate::files;
 use body::Renderer;
 use dates::DateError;
 use front_matter::{Split, Yaml};
@@ -177,15 +175,9 @@ impl Post {
     }
 }
 
-/// Why a file is not an entry, in words a publisher understands.
+/// Why a file's bytes are not an entry, in words a publisher understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
-    /// The file could not be read.
-    #[error("cannot read the file: {0}")]
-    Io(String),
-    /// The file name is not valid UTF-8, so it has no stable id or URL.
-    #[error("the file name is not valid UTF-8")]
-    BadFileName,
     /// Zero bytes.
     #[error("the file is empty")]
     Empty,
@@ -232,16 +224,20 @@ pub enum Reason {
     },
 }
 
-/// A file that could not be loaded: which file, where in it, and why.
+/// Why a post did not load, and where in the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}{}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct LoadError {
-    /// The file's path under the content directory.
-    pub path: String,
+#[error("{}{reason}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct PostError {
     /// The line (1-based) the problem is on, where known.
     pub line: Option<usize>,
     /// What is wrong.
     pub reason: Reason,
+}
+
+impl PostError {
+    fn at(line: Option<usize>, reason: Reason) -> Self {
+        Self { line, reason }
+    }
 }
 
 /// What one file turned out to be.
@@ -255,22 +251,135 @@ pub enum Loaded {
     Unpublished,
 }
 
-/// Loads one post from its bytes. Pure: the same arguments always give the same result.
-pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, LoadError> {
-    let fail = |line: Option<usize>, reason: Reason| LoadError {
-        path: path.to_owned(),
-        line,
-        reason,
-    };
-    if bytes.is_empty() {
-        return Err(fail(None, Reason::Empty));
+/// One file as the loader sees it. The loader never looks at the disk: whoever read the file
+/// says what it is called and when it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The file's path under the content directory, `/`-separated: the post's identity.
+    pub path: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// When it was last written, where known (see [`Post::file_modified`]).
+    pub written: Option<DateTime<FixedOffset>>,
+}
+
+impl<'a> Source<'a> {
+    /// A file whose write time is unknown.
+    pub fn new(path: &'a str, bytes: &'a [u8]) -> Self {
+        Self {
+            path,
+            bytes,
+            written: None,
+        }
     }
-    if bytes.len() > config.posts.max_bytes {
-        return Err(fail(
+}
+
+/// Loads one post. Pure: the same source and config always give the same result.
+///
+/// The steps, each its own function below: open the front matter ([`open`]), then read the
+/// dates, the names, the permalink, the identity, the people and the rest of the metadata,
+/// and keep the body for rendering on first use.
+pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostError> {
+    let path = source.path;
+    let (fm, body_text) = match open(source.bytes, config.posts.max_bytes)? {
+        Opened::Post { front_matter, body } => (front_matter, body),
+        Opened::NotAPost => return Ok(Loaded::NotAPost),
+        Opened::Unpublished => return Ok(Loaded::Unpublished),
+    };
+    let name = FileName::of(path);
+    let (date, updated) = dates_of(&fm, name.date, config.site.timezone)?;
+    let slug_owned = fm.text("slug");
+    let slug = slug_owned.as_deref().unwrap_or(name.slug);
+    let title = fm
+        .text("title")
+        .unwrap_or_else(|| clean_field(&titleize_slug(name.slug)));
+    let categories = names(&fm.entries, "categories", "category");
+    let tags = names(&fm.entries, "tags", "tag");
+    let local_date = date.with_timezone(&config.site.timezone).fixed_offset();
+    let permalink = permalink_of(&fm, config, local_date, slug, &categories);
+    let id = identity(&fm, config, path, &permalink, slug);
+    let author = author_of(&fm, config, &permalink)?;
+    let image = image_of(&fm, &permalink);
+    let lang = fm.text("lang").or_else(|| fm.text("language"));
+    let description = fm
+        .text("description")
+        .or_else(|| fm.text("excerpt"))
+        .map(|d| Arc::from(text::collapse_whitespace(&d)));
+    let content_hash = *blake3::hash(fm.bytes).as_bytes();
+    Ok(Loaded::Post(Box::new(Post {
+        source: path.to_owned(),
+        content_hash,
+        id,
+        title,
+        date,
+        updated,
+        categories,
+        tags,
+        render_key: render_key(&content_hash, &permalink, config.posts.summary_length),
+        permalink,
+        author,
+        image,
+        lang,
+        description,
+        file_modified: source.written,
+        body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
+        summary_length: config.posts.summary_length,
+    })))
+}
+
+/// What the first step found in a file's bytes.
+enum Opened<'a> {
+    /// A post: its front matter and its body.
+    Post {
+        front_matter: FrontMatter<'a>,
+        body: &'a str,
+    },
+    /// No front matter: not a post.
+    NotAPost,
+    /// `published: false`.
+    Unpublished,
+}
+
+/// The front matter of a post, with what is needed to say on which line a field is written.
+struct FrontMatter<'a> {
+    /// The parsed mapping (an empty one for an empty front matter).
+    entries: Yaml,
+    /// The YAML text, for finding a field's line.
+    yaml: &'a str,
+    /// The file's line on which the YAML starts.
+    first_line: usize,
+    /// The file's bytes after any BOM: what the content hash covers.
+    bytes: &'a [u8],
+}
+
+impl FrontMatter<'_> {
+    fn get(&self, key: &str) -> Option<&Yaml> {
+        self.entries.get(key)
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        text_field(&self.entries, key)
+    }
+
+    /// An error about `field`, on the line where it is written.
+    fn error(&self, field: &'static str, reason: Reason) -> PostError {
+        let line = key_line(self.yaml, field).map(|l| l + self.first_line - 1);
+        PostError::at(line, reason)
+    }
+}
+
+/// Checks the bytes, splits off the front matter and parses it: everything that decides
+/// whether a file is a post at all.
+fn open(bytes: &[u8], max_bytes: usize) -> Result<Opened<'_>, PostError> {
+    if bytes.is_empty() {
+        return Err(PostError::at(None, Reason::Empty));
+    }
+    if bytes.len() > max_bytes {
+        return Err(PostError::at(
             None,
             Reason::TooLarge {
                 size: bytes.len() as u64,
-                limit: config.posts.max_bytes,
+                limit: max_bytes,
             },
         ));
     }
@@ -278,7 +387,7 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
     // A file that does not start with `---` is not a post whatever its encoding, so that
     // check comes before UTF-8 validation: a binary file with a post extension is skipped.
     if !bytes.starts_with(b"---") {
-        return Ok(Loaded::NotAPost);
+        return Ok(Opened::NotAPost);
     }
     // simdutf8 validates the common (valid) case several times faster than the standard
     // library; only on failure is the standard library asked where the bad byte is.
@@ -289,54 +398,65 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
                 .err()
                 .map_or(0, |e| e.valid_up_to());
             let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
-            return Err(fail(Some(line), Reason::InvalidUtf8(valid)));
+            return Err(PostError::at(Some(line), Reason::InvalidUtf8(valid)));
         }
     };
-    let (yaml, body_text, yaml_line) = match front_matter::split(text) {
-        Split::NoFrontMatter => return Ok(Loaded::NotAPost),
-        Split::Unclosed => return Err(fail(Some(1), Reason::UnclosedFrontMatter)),
+    let (yaml, body, first_line) = match front_matter::split(text) {
+        Split::NoFrontMatter => return Ok(Opened::NotAPost),
+        Split::Unclosed => return Err(PostError::at(Some(1), Reason::UnclosedFrontMatter)),
         Split::Parts {
             yaml,
             body,
             yaml_line,
         } => (yaml, body, yaml_line),
     };
-    let fm = front_matter::parse_yaml(yaml)
-        .map_err(|e| fail(e.line.map(|l| l + yaml_line - 1), Reason::Yaml(e.message)))?;
-    let entries = match &fm {
-        Yaml::Map(_) => &fm,
-        Yaml::Null => &Yaml::Map(Vec::new()),
-        Yaml::Seq(_) => return Err(fail(Some(yaml_line), Reason::NotAMapping("a list"))),
+    let parsed = front_matter::parse_yaml(yaml)
+        .map_err(|e| PostError::at(e.line.map(|l| l + first_line - 1), Reason::Yaml(e.message)))?;
+    let entries = match parsed {
+        Yaml::Map(_) => parsed,
+        Yaml::Null => Yaml::Map(Vec::new()),
+        Yaml::Seq(_) => {
+            return Err(PostError::at(
+                Some(first_line),
+                Reason::NotAMapping("a list"),
+            ));
+        }
         _ => {
-            return Err(fail(Some(yaml_line), Reason::NotAMapping("a single value")));
+            return Err(PostError::at(
+                Some(first_line),
+                Reason::NotAMapping("a single value"),
+            ));
         }
     };
-    let field_line = |key: &str| key_line(yaml, key).map(|l| l + yaml_line - 1);
-    let field_err = |field: &'static str, reason: Reason| fail(field_line(field), reason);
-
-    if matches!(entries.get("published"), Some(Yaml::Bool(false)))
-        || entries
-            .get("published")
+    let published = entries.get("published");
+    if matches!(published, Some(Yaml::Bool(false)))
+        || published
             .and_then(Yaml::as_text)
             .is_some_and(|t| t.trim() == "false")
     {
-        return Ok(Loaded::Unpublished);
+        return Ok(Opened::Unpublished);
     }
+    Ok(Opened::Post {
+        front_matter: FrontMatter {
+            entries,
+            yaml,
+            first_line,
+            bytes,
+        },
+        body,
+    })
+}
 
-    let file_name = path.rsplit('/').next().unwrap_or(path);
-    let stem = file_name
-        .rsplit_once('.')
-        .map_or(file_name, |(stem, _)| stem);
-    let (name_date, name_slug) = match dates::split_dated_name(stem) {
-        Some((date, slug)) => (Some(date), slug),
-        None => (None, stem),
-    };
-    let tz = config.site.timezone;
-
-    let date = match entries.get("date") {
+/// The publication date (the front matter's, else the file name's) and the last change.
+fn dates_of(
+    fm: &FrontMatter<'_>,
+    name_date: Option<chrono::NaiveDate>,
+    tz: chrono_tz::Tz,
+) -> Result<(DateTime<FixedOffset>, Option<DateTime<FixedOffset>>), PostError> {
+    let date = match fm.get("date") {
         Some(value) if !matches!(value, Yaml::Null) => {
             let raw = value.as_text().ok_or_else(|| {
-                field_err(
+                fm.error(
                     "date",
                     Reason::BadField {
                         field: "date",
@@ -345,7 +465,7 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
                 )
             })?;
             dates::parse_date(&raw, tz).map_err(|error| {
-                field_err(
+                fm.error(
                     "date",
                     Reason::BadDate {
                         field: "date",
@@ -356,124 +476,133 @@ pub fn load_post(path: &str, bytes: &[u8], config: &Config) -> Result<Loaded, Lo
         }
         _ => match name_date {
             Some(d) => dates::in_zone(d.and_time(chrono::NaiveTime::MIN), tz),
-            None => return Err(fail(None, Reason::NoDate)),
+            None => return Err(PostError::at(None, Reason::NoDate)),
         },
     };
-    let mut updated = None;
-    for key in ["last_modified_at", "updated"] {
-        if let Some(raw) = entries.get(key).and_then(Yaml::as_text) {
-            let field: &'static str = if key == "updated" {
-                "updated"
-            } else {
-                "last_modified_at"
-            };
-            updated = Some(
-                dates::parse_date(&raw, tz)
-                    .map_err(|error| field_err(field, Reason::BadDate { field, error }))?,
-            );
-            break;
+    // Jekyll's `last_modified_at` (jekyll-last-modified-at) wins over a plain `updated`.
+    for field in ["last_modified_at", "updated"] {
+        if let Some(raw) = fm.get(field).and_then(Yaml::as_text) {
+            let updated = dates::parse_date(&raw, tz)
+                .map_err(|error| fm.error(field, Reason::BadDate { field, error }))?;
+            return Ok((date, Some(updated)));
         }
     }
+    Ok((date, None))
+}
 
-    let slug_owned = text_field(entries, "slug");
-    let slug = slug_owned.as_deref().unwrap_or(name_slug);
-    let title = match text_field(entries, "title") {
-        Some(t) => t,
-        None => clean_field(&titleize_slug(name_slug)),
-    };
-    let categories = names(entries, "categories", "category");
-    let tags = names(entries, "tags", "tag");
-
-    let local_date = date.with_timezone(&tz).fixed_offset();
-    let permalink_path = match text_field(entries, "permalink") {
-        Some(p) if p.starts_with("http://") || p.starts_with("https://") => None.or(Some(p)),
-        Some(p) => Some(permalink::expand(&permalink::PermalinkInput {
-            pattern: &p,
-            local_date,
-            slug,
-            categories: &categories,
-        })),
-        None => None,
-    }
-    .unwrap_or_else(|| {
+/// The post's absolute URL: its own `permalink` (an absolute URL, or a pattern), else the
+/// site's pattern, resolved against the site URL.
+fn permalink_of(
+    fm: &FrontMatter<'_>,
+    config: &Config,
+    local_date: DateTime<FixedOffset>,
+    slug: &str,
+    categories: &[String],
+) -> Url {
+    let expand = |pattern: &str| {
         permalink::expand(&permalink::PermalinkInput {
-            pattern: &config.posts.permalink,
+            pattern,
             local_date,
             slug,
-            categories: &categories,
+            categories,
         })
-    });
-    let permalink = match Url::parse(&permalink_path) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-        _ => permalink::to_url(&config.site.url, &permalink_path),
     };
+    let path = match fm.text("permalink") {
+        Some(p) if p.starts_with("http://") || p.starts_with("https://") => p,
+        Some(p) => expand(&p),
+        None => expand(&config.posts.permalink),
+    };
+    match Url::parse(&path) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => permalink::to_url(&config.site.url, &path),
+    }
+}
 
-    let id = match text_field(entries, "id").or_else(|| text_field(entries, "guid")) {
+/// The entry's permanent id: its own `id`/`guid`, else one minted by the configured scheme.
+fn identity(
+    fm: &FrontMatter<'_>,
+    config: &Config,
+    path: &str,
+    permalink: &Url,
+    slug: &str,
+) -> String {
+    match fm.text("id").or_else(|| fm.text("guid")) {
         Some(id) => id,
         None => match config.posts.id_scheme {
             IdScheme::Tag => tag_id(&config.posts.id_authority, path),
-            IdScheme::JekyllFeed => jekyll_feed_id(&permalink, slug),
+            IdScheme::JekyllFeed => jekyll_feed_id(permalink, slug),
         },
-    };
-
-    let author = match entries.get("author") {
-        Some(v) => read_author(v, &permalink).map_err(|reason| field_err("author", reason))?,
-        None => None,
     }
-    .or_else(|| {
+}
+
+/// The post's author, else the site's.
+fn author_of(
+    fm: &FrontMatter<'_>,
+    config: &Config,
+    permalink: &Url,
+) -> Result<Option<Author>, PostError> {
+    let own = match fm.get("author") {
+        Some(v) => read_author(v, permalink).map_err(|reason| fm.error("author", reason))?,
+        None => None,
+    };
+    Ok(own.or_else(|| {
         config.site.author.as_ref().map(|a| Author {
             name: clean_field(&a.name),
             email: a.email.as_deref().map(clean_field),
             uri: a.uri.as_deref().map(clean_field),
         })
-    });
-    let image = match entries.get("image") {
-        Some(Yaml::Map(_)) => entries
-            .get("image")
-            .and_then(|m| m.get("path").or_else(|| m.get("url")))
+    }))
+}
+
+/// `image: url`, or jekyll-seo-tag's `image: { path: url }`, made absolute.
+fn image_of(fm: &FrontMatter<'_>, permalink: &Url) -> Option<Url> {
+    let raw = match fm.get("image") {
+        Some(map @ Yaml::Map(_)) => map
+            .get("path")
+            .or_else(|| map.get("url"))
             .and_then(Yaml::as_text),
         Some(v) => v.as_text(),
         None => None,
-    }
-    .and_then(|raw| absolute_http(&permalink, raw.trim()));
-    let lang = text_field(entries, "lang").or_else(|| text_field(entries, "language"));
-    let description = text_field(entries, "description")
-        .or_else(|| text_field(entries, "excerpt"))
-        .map(|d| Arc::from(text::collapse_whitespace(&d)));
-
-    let content_hash = *blake3::hash(bytes).as_bytes();
-    // Everything the rendered body depends on: the bytes, the permalink (the base of relative
-    // links, which also carries the site URL and the path) and the summary length.
-    let render_key = {
-        let mut h = blake3::Hasher::new();
-        h.update(&content_hash);
-        h.update(permalink.as_str().as_bytes());
-        h.update(&(config.posts.summary_length as u64).to_le_bytes());
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&h.finalize().as_bytes()[..8]);
-        u64::from_le_bytes(key)
-    };
-    Ok(Loaded::Post(Box::new(Post {
-        source: path.to_owned(),
-        content_hash,
-        id,
-        title,
-        date,
-        updated,
-        categories,
-        tags,
-        permalink,
-        author,
-        image,
-        lang,
-        description,
-        file_modified: None,
-        body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
-        render_key,
-        summary_length: config.posts.summary_length,
-    })))
+    }?;
+    absolute_http(permalink, raw.trim())
 }
 
+/// Everything the rendered body depends on: the bytes, the permalink (the base of relative
+/// links, which also carries the site URL and the path) and the summary length.
+fn render_key(content_hash: &[u8; 32], permalink: &Url, summary_length: usize) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(content_hash);
+    h.update(permalink.as_str().as_bytes());
+    h.update(&(summary_length as u64).to_le_bytes());
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(key)
+}
+
+/// The file name's share of a post: a date and a slug (`2022-05-26-hello.md`).
+struct FileName<'a> {
+    date: Option<chrono::NaiveDate>,
+    slug: &'a str,
+}
+
+impl<'a> FileName<'a> {
+    fn of(path: &'a str) -> Self {
+        let file_name = path.rsplit('/').next().unwrap_or(path);
+        let stem = file_name
+            .rsplit_once('.')
+            .map_or(file_name, |(stem, _)| stem);
+        match dates::split_dated_name(stem) {
+            Some((date, slug)) => Self {
+                date: Some(date),
+                slug,
+            },
+            None => Self {
+                date: None,
+                slug: stem,
+            },
+        }
+    }
+}
 /// A scalar field as cleaned text, `None` when absent, empty or not a scalar.
 fn text_field(map: &Yaml, key: &str) -> Option<String> {
     map.get(key)
@@ -624,70 +753,4 @@ fn key_line(yaml: &str, key: &str) -> Option<usize> {
                 .is_some_and(|rest| rest.trim_start().starts_with(':'))
         })
         .map(|i| i + 1)
-}
-
-/// Everything a load of the content directory found.
-#[derive(Debug, Default)]
-pub struct LoadReport {
-    /// Every post, newest first (see [`Post::newest_first`]).
-    pub posts: Vec<Arc<Post>>,
-    /// Every file that failed, sorted by path.
-    pub errors: Vec<LoadError>,
-    /// Files with a post extension but no front matter, and unpublished posts.
-    pub skipped: usize,
-}
-
-/// Loads every post under `root` in parallel. Never fails as a whole: a file that cannot be
-/// read or parsed becomes an entry in [`LoadReport::errors`] and the rest load normally.
-pub fn load_all(root: &Path, config: &Config, pool: &rayon::ThreadPool) -> LoadReport {
-    let (found, mut errors) = files::discover(root);
-    let results: Vec<Result<Loaded, LoadError>> = pool.install(|| {
-        found
-            .par_iter()
-            .map_init(Vec::new, |buf, file| {
-                let fail = |reason| LoadError {
-                    path: file.relative.clone(),
-                    line: None,
-                    reason,
-                };
-                match files::read_into(&file.path, config.posts.max_bytes, buf) {
-                    Ok(_) => load_post(&file.relative, buf, config),
-                    Err(files::ReadError::Missing) => Ok(Loaded::NotAPost),
-                    Err(files::ReadError::Unusable(reason)) => Err(fail(reason)),
-                }
-            })
-            .collect()
-    });
-    let mut report = LoadReport::default();
-    for result in results {
-        match result {
-            Ok(Loaded::Post(post)) => report.posts.push(Arc::from(post)),
-            Ok(Loaded::NotAPost | Loaded::Unpublished) => report.skipped += 1,
-            Err(e) => errors.push(e),
-        }
-    }
-    pool.install(|| report.posts.par_sort_by(|a, b| Post::newest_first(a, b)));
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
-    report.errors = errors;
-    report
-}
-
-/// A thread pool for loading, separate from any the caller runs (actix's workers, say), so a
-/// full reload never starves request handling. Twice as many threads as cores: loading
-/// alternates between waiting for the file system and parsing, and the extra threads keep
-/// the cores busy during the waits (measured: about 10% faster at 100,000 posts on 2 cores).
-pub fn loader_pool() -> rayon::ThreadPool {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("tidings-load-{i}"))
-        .build()
-        .unwrap_or_else(|_| {
-            // Building a pool fails only if threads cannot be spawned at all; one thread is
-            // then the best we can do, and it too can only fail for the same reason.
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .build()
-                .unwrap_or_else(|e| panic!("cannot start a loader thread: {e}"))
-        })
 }

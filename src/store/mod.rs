@@ -8,7 +8,6 @@
 //! changes nothing readers see: the last good version of each post stays.
 
 mod cache;
-mod catalog;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -19,9 +18,8 @@ use arc_swap::ArcSwapOption;
 use crate::config::Config;
 use crate::documents::{self, Context, DocId};
 use crate::feeds::{Feeds, Page, Scope};
-use crate::posts::LoadError;
+use crate::load::{Catalog, Delta, LoadError};
 pub use cache::Rendered;
-pub use catalog::{Catalog, Delta};
 
 /// One published version of the site.
 pub struct Snapshot {

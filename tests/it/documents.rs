@@ -8,9 +8,8 @@ use feed_rs::model::FeedType;
 use tidings::config::Config;
 use tidings::documents::{self, Context, DocId, Format};
 use tidings::feeds::{Feeds, Page, Scope};
-use tidings::posts;
 
-use crate::support::{config, sample_dir, site};
+use crate::support::{config, load_at, sample_dir, site};
 
 /// A fixed "now" after every sample post, so tests never depend on the clock.
 fn now() -> DateTime<Utc> {
@@ -21,9 +20,9 @@ fn now() -> DateTime<Utc> {
 
 /// Loads a directory and renders every document, keyed by path.
 fn render_all(dir: &std::path::Path, cfg: &Config) -> (Feeds, BTreeMap<String, Vec<u8>>) {
-    let report = posts::load_all(dir, cfg, &posts::loader_pool());
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let feeds = Feeds::group(&report.posts, now(), cfg.posts.future);
+    let catalog = load_at(dir, cfg, now());
+    assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
+    let feeds = catalog.feeds().clone();
     let ctx = Context {
         config: cfg,
         feeds: &feeds,
@@ -581,10 +580,10 @@ fn future_posts_wait_for_their_time() {
         ("future.md", b"---\ndate: 2031-01-01\n---\nx"),
     ]);
     let cfg = config("");
-    let report = posts::load_all(dir.path(), &cfg, &posts::loader_pool());
-    let feeds = Feeds::group(&report.posts, now(), false);
+    let posts = load_at(dir.path(), &cfg, now()).posts();
+    let feeds = Feeds::group(&posts, now(), false);
     assert_eq!(feeds.site.posts.len(), 1);
-    let feeds = Feeds::group(&report.posts, now(), true);
+    let feeds = Feeds::group(&posts, now(), true);
     assert_eq!(
         feeds.site.posts.len(),
         2,

@@ -1,9 +1,9 @@
 //! The loader: the seed post, front-matter and date variants, bad inputs, and discovery.
 
 use tidings::config::Config;
-use tidings::posts::{self, Loaded, Reason, dates::DateError};
+use tidings::posts::{self, Loaded, Reason, Source, dates::DateError};
 
-use crate::support::{config, error, post, sample_dir, site};
+use crate::support::{config, error, load, post, sample_dir, site};
 
 const SEED: &str = "000_63a78f89bb4a24b3.txt";
 
@@ -55,13 +55,14 @@ fn loads_the_seed_post_faithfully() {
 fn the_sample_site_loads_without_errors() {
     let mut cfg = Config::defaults();
     cfg.content_dir = sample_dir();
-    let report = posts::load_all(&cfg.content_dir, &cfg, &posts::loader_pool());
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert!(report.posts.len() >= 60);
-    let ids: std::collections::HashSet<_> = report.posts.iter().map(|p| &p.id).collect();
-    assert_eq!(ids.len(), report.posts.len(), "ids are unique");
+    let catalog = load(&cfg.content_dir, &cfg);
+    assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
+    let posts = catalog.posts();
+    assert!(posts.len() >= 60);
+    let ids: std::collections::HashSet<_> = posts.iter().map(|p| &p.id).collect();
+    assert_eq!(ids.len(), posts.len(), "ids are unique");
     assert!(
-        report.posts.windows(2).all(|w| w[0].date >= w[1].date),
+        posts.windows(2).all(|w| w[0].date >= w[1].date),
         "newest first"
     );
 }
@@ -303,9 +304,13 @@ fn reports_bad_posts_clearly() {
         if line.is_some() {
             assert_eq!(e.line, line, "{name}: {e}");
         }
-        assert_eq!(e.path, name);
+        // The path is the load stage's to add (`tidings check` shows `path:line: reason`);
+        // the loader's own error says the line and the reason.
         let shown = e.to_string();
-        assert!(shown.starts_with(name), "{shown}");
+        assert!(shown.ends_with(&e.reason.to_string()), "{shown}");
+        if let Some(l) = e.line {
+            assert!(shown.starts_with(&format!("line {l}: ")), "{shown}");
+        }
     }
 }
 
@@ -321,12 +326,12 @@ fn accepts_bom_crlf_and_skips_non_posts() {
     assert!(p.content_html().contains("<h1>Head</h1>"));
     for text in ["no front matter\n", "----\nx\n", "\0\0binary"] {
         assert!(matches!(
-            posts::load_post("a.md", text.as_bytes(), &cfg),
+            posts::load_post(&Source::new("a.md", text.as_bytes()), &cfg),
             Ok(Loaded::NotAPost)
         ));
     }
     assert!(matches!(
-        posts::load_post("a.md", b"---\npublished: false\n---\n", &cfg),
+        posts::load_post(&Source::new("a.md", b"---\npublished: false\n---\n"), &cfg),
         Ok(Loaded::Unpublished)
     ));
 }
@@ -452,8 +457,9 @@ fn discovers_posts_as_jekyll_does() {
         symlink(dir.path().join("deep"), dir.path().join("alias")).unwrap();
     }
     let cfg = Config::defaults();
-    let report = posts::load_all(dir.path(), &cfg, &posts::loader_pool());
-    let mut sources: Vec<&str> = report.posts.iter().map(|p| p.source.as_str()).collect();
+    let catalog = load(dir.path(), &cfg);
+    let posts = catalog.posts();
+    let mut sources: Vec<&str> = posts.iter().map(|p| p.source.as_str()).collect();
     sources.sort();
     assert_eq!(
         sources,
@@ -466,8 +472,8 @@ fn discovers_posts_as_jekyll_does() {
             "e.htm"
         ]
     );
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.skipped, 1, "plain.md has no front matter");
+    assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
+    assert_eq!(catalog.skipped_count(), 1, "plain.md has no front matter");
 }
 
 #[test]
@@ -478,8 +484,9 @@ fn one_bad_file_never_hides_another() {
         ("good2.md", b"---\ndate: 2022-05-27\n---\ny"),
         ("bad2.md", b""),
     ]);
-    let report = posts::load_all(dir.path(), &Config::defaults(), &posts::loader_pool());
-    assert_eq!(report.posts.len(), 2);
-    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    let catalog = load(dir.path(), &Config::defaults());
+    assert_eq!(catalog.post_count(), 2);
+    let errors = catalog.errors();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["bad1.md", "bad2.md"]);
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use tidings::config::Config;
-use tidings::posts::{self, Loaded, text::is_xml_char};
+use tidings::posts::{self, Loaded, Source, text::is_xml_char};
 
 fn assert_xml_clean(field: &str, s: &str) {
     assert!(
@@ -13,7 +13,7 @@ fn assert_xml_clean(field: &str, s: &str) {
 
 fn check_bytes(bytes: &[u8]) {
     let cfg = Config::defaults();
-    if let Ok(Loaded::Post(p)) = posts::load_post("2022-01-01-p.md", bytes, &cfg) {
+    if let Ok(Loaded::Post(p)) = posts::load_post(&Source::new("2022-01-01-p.md", bytes), &cfg) {
         assert_xml_clean("title", &p.title);
         assert_xml_clean("id", &p.id);
         assert_xml_clean("summary", &p.summary());

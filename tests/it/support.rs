@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tidings::config::{Config, Layers};
-use tidings::posts::{self, LoadError, Loaded, Post};
+use tidings::load::Catalog;
+use tidings::posts::{self, Loaded, Post, PostError, Source};
 
 /// The repository's own sample site.
 pub fn sample_dir() -> PathBuf {
@@ -21,7 +24,7 @@ pub fn config(toml: &str) -> Config {
 /// Loads one post from text, expecting an entry.
 #[track_caller]
 pub fn post(path: &str, text: &str, config: &Config) -> Post {
-    match posts::load_post(path, text.as_bytes(), config) {
+    match posts::load_post(&Source::new(path, text.as_bytes()), config) {
         Ok(Loaded::Post(p)) => *p,
         Ok(other) => panic!("{path}: expected a post, got {other:?}"),
         Err(e) => panic!("{path}: expected a post, got error {e}"),
@@ -30,11 +33,24 @@ pub fn post(path: &str, text: &str, config: &Config) -> Post {
 
 /// Loads one post from bytes, expecting an error.
 #[track_caller]
-pub fn error(path: &str, bytes: &[u8], config: &Config) -> LoadError {
-    match posts::load_post(path, bytes, config) {
+pub fn error(path: &str, bytes: &[u8], config: &Config) -> PostError {
+    match posts::load_post(&Source::new(path, bytes), config) {
         Err(e) => e,
         Ok(other) => panic!("{path}: expected an error, got {other:?}"),
     }
+}
+
+/// Loads a whole content directory as every command does, `now` deciding which
+/// future-dated posts are visible.
+pub fn load_at(dir: &Path, config: &Config, now: DateTime<Utc>) -> Catalog {
+    let mut config = config.clone();
+    config.content_dir = dir.to_owned();
+    Catalog::load(Arc::new(config), now)
+}
+
+/// Loads a whole content directory now.
+pub fn load(dir: &Path, config: &Config) -> Catalog {
+    load_at(dir, config, Utc::now())
 }
 
 /// Writes `files` (relative path, contents) under a new temporary directory.

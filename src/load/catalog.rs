@@ -1,21 +1,22 @@
 //! The catalog: the rebuilder's private, mutable record of every file and post, and the
 //! incremental path from "these files changed" to "these feeds changed".
 //!
-//! Only the rebuild thread owns a catalog; readers never see it. They see the immutable
-//! [`super::Snapshot`]s built from it. That split keeps the request path lock-free and lets
-//! the catalog use plain `HashMap`s.
+//! In the service only the rebuild thread owns a catalog; readers never see it. They see the
+//! immutable snapshots the store builds from it. That split keeps the request path lock-free
+//! and lets the catalog use plain maps.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
+use super::{FileRead, LoadError, read_all};
 use crate::config::Config;
 use crate::feeds::{Change, Feeds, Scope};
-use crate::files::{self, ReadError, Stamp};
-use crate::posts::{self, LoadError, Loaded, Post};
+use crate::files::{self, Stamp, WalkError};
+use crate::posts::{Loaded, Post};
 
 /// What the catalog knows about one file.
 #[derive(Debug)]
@@ -29,6 +30,21 @@ struct FileEntry {
     post: Option<Arc<Post>>,
     /// Why the current bytes do not load, if they don't.
     error: Option<LoadError>,
+    /// The current bytes are not a post (no front matter) or an unpublished one.
+    skipped: bool,
+}
+
+impl FileEntry {
+    /// A file not read yet: its hash matches no bytes, so the first read always counts.
+    fn unread(hash: [u8; 32]) -> Self {
+        Self {
+            hash,
+            stamp: None,
+            post: None,
+            error: None,
+            skipped: false,
+        }
+    }
 }
 
 /// What one refresh changed, for logs and metrics.
@@ -69,25 +85,28 @@ pub struct Catalog {
     /// each file's entry so that a rebuild never has to count the whole site.
     errors: BTreeMap<String, LoadError>,
     loaded: usize,
+    skipped: usize,
     /// Loaded posts not visible yet, by date, so that finding what becomes visible (and when
     /// to wake up for it) looks at the waiting posts only, not at every post of the site.
-    pending: std::collections::BTreeSet<(DateTime<Utc>, String)>,
+    pending: BTreeSet<(DateTime<Utc>, String)>,
 }
 
 impl Catalog {
-    /// Loads the whole content directory.
+    /// Loads the whole content directory named by `config.content_dir`, with `now` deciding
+    /// which future-dated posts are visible yet.
     pub fn load(config: Arc<Config>, now: DateTime<Utc>) -> Self {
         let root = config.content_dir.clone();
         let mut catalog = Self {
             feeds: Feeds::group(&[], now, config.posts.future),
             config,
             root,
-            pool: posts::loader_pool(),
+            pool: super::pool(),
             files: BTreeMap::new(),
             now,
             errors: BTreeMap::new(),
             loaded: 0,
-            pending: std::collections::BTreeSet::new(),
+            skipped: 0,
+            pending: BTreeSet::new(),
         };
         let (found, walk_errors) = files::discover(&catalog.root);
         let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
@@ -96,7 +115,7 @@ impl Catalog {
         for e in walk_errors {
             catalog.record_walk_error(e);
         }
-        let posts = catalog.all_posts();
+        let posts = catalog.posts();
         catalog.feeds = Feeds::group(&posts, now, catalog.config.posts.future);
         catalog
     }
@@ -118,13 +137,12 @@ impl Catalog {
 
     /// A path the walk could not turn into a file to read (a name that is not UTF-8, an
     /// unreadable folder): known, and reported, until a walk no longer reports it.
-    fn record_walk_error(&mut self, e: LoadError) {
-        let entry = self.files.entry(e.path.clone()).or_insert(FileEntry {
-            hash: [0; 32],
-            stamp: None,
-            post: None,
-            error: None,
-        });
+    fn record_walk_error(&mut self, e: WalkError) {
+        let e = LoadError::from(e);
+        let entry = self
+            .files
+            .entry(e.path.clone())
+            .or_insert_with(|| FileEntry::unread([0; 32]));
         entry.error = Some(e.clone());
         self.errors.insert(e.path.clone(), e);
     }
@@ -142,6 +160,21 @@ impl Catalog {
     /// How many posts loaded (visible or not yet).
     pub fn post_count(&self) -> usize {
         self.loaded
+    }
+
+    /// How many files were passed over: a post extension but no front matter, or
+    /// `published: false`.
+    pub fn skipped_count(&self) -> usize {
+        self.skipped
+    }
+
+    /// Every loaded post (visible or not yet), newest first (see [`Post::newest_first`]).
+    pub fn posts(&self) -> Vec<Arc<Post>> {
+        let mut posts: Vec<Arc<Post>> =
+            self.files.values().filter_map(|f| f.post.clone()).collect();
+        self.pool
+            .install(|| posts.par_sort_by(|a, b| Post::newest_first(a, b)));
+        posts
     }
 
     /// When the next future-dated post becomes visible, if one is waiting.
@@ -182,7 +215,7 @@ impl Catalog {
         let (found, walk_errors) = files::discover(&self.root);
         // Paths the walk reports as errors (a name that is not UTF-8, an unreadable folder)
         // are still there: they stay known, and reported.
-        let present: std::collections::HashSet<&str> = found
+        let present: HashSet<&str> = found
             .iter()
             .map(|f| f.relative.as_str())
             .chain(walk_errors.iter().map(|e| e.path.as_str()))
@@ -206,17 +239,10 @@ impl Catalog {
         delta
     }
 
-    /// Reads `paths` in parallel (one reused buffer per thread) and records what each file
-    /// now holds, returning the changes to loaded posts.
+    /// Reads `paths` in parallel and records what each file now holds, returning the changes
+    /// to loaded posts.
     fn read_and_apply(&mut self, paths: &[String]) -> (Vec<Change>, Delta) {
-        let reads: Vec<(String, FileRead)> = self.pool.install(|| {
-            paths
-                .par_iter()
-                .map_init(Vec::new, |buf, p| {
-                    (p.clone(), read_file(&self.root, p, &self.config, buf))
-                })
-                .collect()
-        });
+        let reads = read_all(&self.pool, &self.root, paths, &self.config);
         let mut changes = Vec::new();
         let mut delta = Delta::default();
         for (path, read) in reads {
@@ -241,9 +267,13 @@ impl Catalog {
         match read {
             FileRead::Gone => {
                 self.errors.remove(&path);
-                if let Some(entry) = self.files.remove(&path)
-                    && entry.post.is_some()
-                {
+                let Some(entry) = self.files.remove(&path) else {
+                    return;
+                };
+                if entry.skipped {
+                    self.skipped -= 1;
+                }
+                if entry.post.is_some() {
                     self.loaded -= 1;
                     delta.removed += 1;
                     changes.push(Change {
@@ -257,24 +287,21 @@ impl Catalog {
                 stamp,
                 result,
             } => {
-                let entry = self.files.entry(path.clone()).or_insert(FileEntry {
-                    hash: [0xff; 32],
-                    stamp: None,
-                    post: None,
-                    error: None,
-                });
+                let entry = self
+                    .files
+                    .entry(path.clone())
+                    .or_insert_with(|| FileEntry::unread([0xff; 32]));
                 let had_post = entry.post.is_some();
+                let was_skipped = entry.skipped;
                 entry.stamp = stamp;
                 if entry.hash == hash {
                     // A touch, or an event for bytes we already have (good or bad).
                     return;
                 }
                 entry.hash = hash;
+                entry.skipped = matches!(result, Ok(Loaded::NotAPost | Loaded::Unpublished));
                 match result {
-                    Ok(Loaded::Post(mut post)) => {
-                        post.file_modified = stamp
-                            .and_then(|s| s.modified)
-                            .map(|t| DateTime::<Utc>::from(t).fixed_offset());
+                    Ok(Loaded::Post(post)) => {
                         let post: Arc<Post> = Arc::from(post);
                         entry.error = None;
                         match entry.post.replace(Arc::clone(&post)) {
@@ -314,6 +341,11 @@ impl Catalog {
                     (true, false) => self.loaded -= 1,
                     _ => {}
                 }
+                match (was_skipped, entry.skipped) {
+                    (false, true) => self.skipped += 1,
+                    (true, false) => self.skipped -= 1,
+                    _ => {}
+                }
                 match &entry.error {
                     Some(e) => {
                         self.errors.insert(path, e.clone());
@@ -341,7 +373,7 @@ impl Catalog {
             .filter(|c| c.old.is_some() || c.new.is_some())
             .collect();
         if now > self.now && !future {
-            let changed: std::collections::HashSet<&str> = feed_changes
+            let changed: HashSet<&str> = feed_changes
                 .iter()
                 .flat_map(|c| c.new.iter().chain(c.old.iter()))
                 .map(|p| p.source.as_str())
@@ -374,54 +406,5 @@ impl Catalog {
         let (feeds, scopes) = self.feeds.apply(&feed_changes);
         self.feeds = feeds;
         delta.scopes = scopes;
-    }
-
-    fn all_posts(&self) -> Vec<Arc<Post>> {
-        let mut posts: Vec<Arc<Post>> =
-            self.files.values().filter_map(|f| f.post.clone()).collect();
-        posts.sort_by(|a, b| Post::newest_first(a, b));
-        posts
-    }
-}
-
-enum FileRead {
-    Gone,
-    Read {
-        hash: [u8; 32],
-        stamp: Option<Stamp>,
-        result: Result<Loaded, LoadError>,
-    },
-}
-
-/// Reads and parses one file into `buf`'s reused allocation. A path that no longer names a
-/// candidate regular file is `Gone`.
-fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) -> FileRead {
-    if !files::is_candidate(Path::new(relative)) {
-        return FileRead::Gone;
-    }
-    match files::read_into(&root.join(relative), config.posts.max_bytes, buf) {
-        Ok(stamp) => {
-            let result = posts::load_post(relative, buf, config);
-            let hash = match &result {
-                Ok(Loaded::Post(p)) => p.content_hash,
-                _ => *blake3::hash(buf).as_bytes(),
-            };
-            FileRead::Read {
-                hash,
-                stamp: Some(stamp),
-                result,
-            }
-        }
-        Err(ReadError::Missing) => FileRead::Gone,
-        Err(ReadError::Unusable(reason)) => FileRead::Read {
-            // Hash the error text so the same failure is not reported anew each time.
-            hash: *blake3::hash(reason.to_string().as_bytes()).as_bytes(),
-            stamp: files::stamp(&root.join(relative)),
-            result: Err(LoadError {
-                path: relative.to_owned(),
-                line: None,
-                reason,
-            }),
-        },
     }
 }
