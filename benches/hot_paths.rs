@@ -11,7 +11,7 @@ use tidings::documents::{self, Context, DocId, Format};
 use tidings::feeds::Scope;
 use tidings::http::conditional;
 use tidings::load::Catalog;
-use tidings::posts::{self, Loaded, Source};
+use tidings::posts::{self, Bodies, Loaded, Source};
 
 const SEED: &[u8] = include_bytes!("../feeds/000_63a78f89bb4a24b3.txt");
 
@@ -46,9 +46,11 @@ fn render_subscription_document(c: &mut Criterion) {
     config.content_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds"));
     let catalog = Catalog::load(Arc::new(config.clone()), Utc::now());
     let feeds = catalog.feeds().clone();
+    let bodies = Bodies::default();
     let ctx = Context {
         config: &config,
         feeds: &feeds,
+        bodies: &bodies,
     };
     for format in Format::ALL {
         let id = DocId::current(Scope::Category("shanxiwanbao".into()), format);

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::documents::{self, Context, DocId};
 use crate::load::{self, Catalog, LoadError};
+use crate::posts::Bodies;
 
 /// Why an export could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +54,11 @@ pub fn export(
     now: DateTime<Utc>,
 ) -> Result<ExportReport, ExportError> {
     let catalog = Catalog::load(Arc::new(config.clone()), now);
+    let bodies = Bodies::default();
     let ctx = Context {
         config,
         feeds: catalog.feeds(),
+        bodies: &bodies,
     };
     let ids = documents::all(ctx);
 

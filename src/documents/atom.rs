@@ -79,6 +79,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
 }
 
 fn entry(view: &PageView<'_>, post: &Post) -> Entry {
+    let body = view.bodies.get(post);
     let lang = view.lang_of(post).map(str::to_owned);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
@@ -113,11 +114,11 @@ fn entry(view: &PageView<'_>, post: &Post) -> Entry {
         )],
         summary: Some(Text {
             lang: lang.clone(),
-            ..Text::plain(&*post.summary())
+            ..Text::plain(&*body.summary)
         }),
         content: Some(Content {
             lang,
-            value: Some(post.content_html().to_string()),
+            value: Some(body.html.to_string()),
             content_type: Some("html".to_owned()),
             ..Content::default()
         }),

@@ -79,12 +79,13 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
 }
 
 fn item<'a>(view: &'a PageView<'_>, post: &'a Post) -> JsonItem<'a> {
+    let body = view.bodies.get(post);
     JsonItem {
         id: &post.id,
         url: post.permalink.as_str(),
         title: &post.title,
-        content_html: post.content_html(),
-        summary: post.summary(),
+        content_html: body.html,
+        summary: body.summary,
         image: post.image.as_ref().map(|u| u.as_str()),
         date_published: post.date.to_rfc3339(),
         date_modified: post.last_change().to_rfc3339(),

@@ -21,7 +21,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::Config;
 use crate::feeds::{Feed, Feeds, Page, Scope};
-use crate::posts::Post;
+use crate::posts::{Bodies, Post};
 pub use paths::{DocId, Format};
 
 /// The XSL stylesheet that makes feeds readable in a browser (served at `/feed.xsl`).
@@ -49,6 +49,8 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// The site's feeds.
     pub feeds: &'a Feeds,
+    /// Where entries' rendered bodies are kept between documents.
+    pub bodies: &'a Bodies,
 }
 
 /// Renders one document; `None` if it does not exist (an unknown category, an archive page
@@ -158,6 +160,7 @@ pub fn feed_url(config: &Config, path: &str) -> String {
 /// Everything a feed document says, computed once for all formats.
 pub(crate) struct PageView<'a> {
     pub(crate) config: &'a Config,
+    pub(crate) bodies: &'a Bodies,
     pub(crate) title: String,
     pub(crate) description: String,
     /// A permanent id for the feed (Atom `id`): a `tag:` URI under the configured authority,
@@ -223,6 +226,7 @@ impl<'a> PageView<'a> {
         }
         Some(Self {
             config,
+            bodies: ctx.bodies,
             title,
             description: config.site.description.clone(),
             feed_id: format!("tag:{}:{}", config.posts.id_authority, scope_key),

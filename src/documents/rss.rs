@@ -40,7 +40,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
         generator: Some(GENERATOR.to_owned()),
         docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
         ttl: Some(ttl.to_string()),
-        items: view.entries.iter().map(|p| item(p)).collect(),
+        items: view.entries.iter().map(|p| item(view, p)).collect(),
         extensions,
         atom_ext: Some(AtomExtension { links }),
         namespaces,
@@ -51,7 +51,8 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
     with_stylesheet(xml, &view.stylesheet_href)
 }
 
-fn item(post: &Post) -> Item {
+fn item(view: &PageView<'_>, post: &Post) -> Item {
+    let body = view.bodies.get(post);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
         extensions.insert(
@@ -67,7 +68,7 @@ fn item(post: &Post) -> Item {
         link: Some(post.permalink.to_string()),
         // `description` is HTML by RSS practice; the summary is plain text, so it is escaped
         // to show exactly as written.
-        description: Some(text_as_html(&post.summary())),
+        description: Some(text_as_html(&body.summary)),
         categories: post
             .categories
             .iter()
@@ -83,7 +84,7 @@ fn item(post: &Post) -> Item {
         }),
         // RFC 822 with a four-digit year and the post's own numeric offset.
         pub_date: Some(post.date.to_rfc2822()),
-        content: Some(post.content_html().to_string()),
+        content: Some(body.html.to_string()),
         // `author` must be an email address in RSS; a name goes in `dc:creator`, and never
         // both, which some readers would show twice.
         dublin_core_ext: post.author.as_ref().map(|a| DublinCoreExtension {

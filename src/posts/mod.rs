@@ -9,10 +9,9 @@
 //! Start at [`load_post`]; it reads as its steps, and the submodules are their parts: [`front_matter`] splits and parses
 //! the YAML, [`dates`] reads dates, [`permalink`] builds URLs, [`body`] renders and sanitizes.
 //! Rendering is the expensive step and most posts are never shown (only the newest of each
-//! feed are, until someone walks the archives), so it happens lazily, on first use, and the
-//! result is kept in a cache bounded by bytes: at 100,000 posts the rendered HTML of every
-//! post would not fit the memory budget, and only the posts of recently rendered documents
-//! are ever needed again. The body itself is kept LZ4-compressed for the same reason.
+//! feed are, until someone walks the archives), so it happens lazily, when a document needs
+//! the body, through a [`Bodies`] cache its owner bounds by bytes. The body itself is kept
+//! LZ4-compressed for the same reason.
 
 pub mod body;
 pub mod dates;
@@ -88,44 +87,103 @@ pub struct Author {
     pub uri: Option<String>,
 }
 
+/// A post's body as documents show it.
 #[derive(Debug, Clone)]
-struct Rendered {
-    html: Arc<str>,
-    summary: Arc<str>,
+pub struct Body {
+    /// The full, sanitized HTML.
+    pub html: Arc<str>,
+    /// The summary: the front matter's `description`/`excerpt`, else the plain text of the
+    /// first paragraph, cut on a grapheme boundary.
+    pub summary: Arc<str>,
 }
 
+/// The one global: the Markdown renderer and sanitizer are fixed (they depend on no setting),
+/// and building them for every post would cost more than rendering a short one.
 static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
 
-/// Bytes of rendered HTML kept. Enough for the posts of every subscription document of a
-/// site with hundreds of feeds; archive walks cycle through it without growing it.
-const RENDER_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Rendered bodies, kept by whoever publishes documents (the service's store, the export) in
+/// a cache bounded by bytes and keyed by everything the HTML depends on
+/// ([`Post::render_key`]), so a hit is exactly what rendering again would give.
+///
+/// Rendering is the expensive step of a document and most posts are never shown until someone
+/// walks the archives; at 100,000 posts the HTML of every post would not fit the memory
+/// budget, and only the posts of recently rendered documents are ever needed again.
+pub struct Bodies {
+    cache: quick_cache::sync::Cache<u64, Body, BodyWeight>,
+}
+
+/// Bytes of rendered HTML kept by default. Enough for the posts of every subscription
+/// document of a site with hundreds of feeds; archive walks cycle through it without growing it.
+pub const BODY_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Clone)]
-struct RenderedWeight;
+struct BodyWeight;
 
-impl quick_cache::Weighter<u64, Rendered> for RenderedWeight {
-    fn weight(&self, _key: &u64, value: &Rendered) -> u64 {
+impl quick_cache::Weighter<u64, Body> for BodyWeight {
+    fn weight(&self, _key: &u64, value: &Body) -> u64 {
         (value.html.len() + value.summary.len() + 64) as u64
     }
 }
 
-static RENDERED: LazyLock<quick_cache::sync::Cache<u64, Rendered, RenderedWeight>> =
-    LazyLock::new(|| {
-        quick_cache::sync::Cache::with_weighter(8_192, RENDER_CACHE_BYTES, RenderedWeight)
-    });
-
-impl Post {
-    /// The full, sanitized HTML of the body, rendered on first use and cached.
-    pub fn content_html(&self) -> Arc<str> {
-        self.rendered().html
+impl Bodies {
+    /// A cache holding at most about `max_bytes` of rendered HTML.
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            cache: quick_cache::sync::Cache::with_weighter(8_192, max_bytes, BodyWeight),
+        }
     }
 
-    /// The summary: the front matter's `description`/`excerpt`, else the plain text of the
-    /// first paragraph, cut on a grapheme boundary.
-    pub fn summary(&self) -> Arc<str> {
+    /// The post's body, rendered on first use.
+    pub fn get(&self, post: &Post) -> Body {
+        let rendered = self
+            .cache
+            .get_or_insert_with(&post.render_key, || {
+                Ok::<_, std::convert::Infallible>(post.render_markup())
+            })
+            .unwrap_or_else(|never| match never {});
+        post.with_description(rendered)
+    }
+}
+
+impl Default for Bodies {
+    fn default() -> Self {
+        Self::new(BODY_CACHE_BYTES)
+    }
+}
+
+impl std::fmt::Debug for Bodies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bodies")
+            .field("entries", &self.cache.len())
+            .field("bytes", &self.cache.weight())
+            .finish()
+    }
+}
+
+impl Post {
+    /// Renders the body now, without any cache (documents go through [`Bodies`]).
+    pub fn render(&self) -> Body {
+        self.with_description(self.render_markup())
+    }
+
+    /// The Markdown rendered and sanitized, and the summary taken from it: what [`Bodies`]
+    /// caches, since a `description` costs nothing to apply afterwards.
+    fn render_markup(&self) -> Body {
+        let html = RENDERER.render(&self.body_text(), &self.permalink);
+        let summary = body::summarize(&html, self.summary_length);
+        Body {
+            html: html.into(),
+            summary: summary.into(),
+        }
+    }
+
+    fn with_description(&self, rendered: Body) -> Body {
         match &self.description {
-            Some(d) => Arc::clone(d),
-            None => self.rendered().summary,
+            Some(d) => Body {
+                html: rendered.html,
+                summary: Arc::clone(d),
+            },
+            None => rendered,
         }
     }
 
@@ -147,21 +205,6 @@ impl Post {
         match self.updated {
             Some(u) if u > self.date => u,
             _ => self.date,
-        }
-    }
-
-    fn rendered(&self) -> Rendered {
-        let render = || -> Result<Rendered, std::convert::Infallible> {
-            let html = RENDERER.render(&self.body_text(), &self.permalink);
-            let summary = body::summarize(&html, self.summary_length);
-            Ok(Rendered {
-                html: html.into(),
-                summary: summary.into(),
-            })
-        };
-        match RENDERED.get_or_insert_with(&self.render_key, render) {
-            Ok(r) => r,
-            Err(never) => match never {},
         }
     }
 

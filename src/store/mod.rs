@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::documents::{self, Context, DocId};
 use crate::feeds::{Feeds, Page, Scope};
 use crate::load::{Catalog, Delta, LoadError};
+use crate::posts::Bodies;
 pub use cache::Rendered;
 
 /// One published version of the site.
@@ -41,6 +42,9 @@ pub struct Snapshot {
     /// Archive pages: thousands at news-site scale and rarely requested, so shared across
     /// versions and bounded by bytes.
     archives: Arc<ArchiveCache>,
+    /// Entries' rendered bodies, shared across versions: an edit re-renders one post's body,
+    /// not those of every post in the feeds it touched.
+    bodies: Arc<Bodies>,
 }
 
 /// Bytes of rendered archive pages (all encodings) kept across versions.
@@ -80,6 +84,7 @@ impl Snapshot {
         let ctx = Context {
             config: &self.config,
             feeds: &self.feeds,
+            bodies: &self.bodies,
         };
         if let DocId::Feed {
             scope,
@@ -124,6 +129,7 @@ impl Snapshot {
 pub struct Store {
     current: ArcSwapOption<Snapshot>,
     archives: Arc<ArchiveCache>,
+    bodies: Arc<Bodies>,
 }
 
 impl std::fmt::Debug for Store {
@@ -146,6 +152,7 @@ impl Store {
         Self {
             current: ArcSwapOption::empty(),
             archives: Arc::new(new_archive_cache()),
+            bodies: Arc::new(Bodies::default()),
         }
     }
 
@@ -178,6 +185,7 @@ impl Store {
             generation: previous.map_or(1, |p| p.generation + 1),
             cache: RwLock::new(cache),
             archives: Arc::clone(&self.archives),
+            bodies: Arc::clone(&self.bodies),
         });
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot

@@ -8,6 +8,7 @@ use feed_rs::model::FeedType;
 use tidings::config::Config;
 use tidings::documents::{self, Context, DocId, Format};
 use tidings::feeds::{Feeds, Page, Scope};
+use tidings::posts::Bodies;
 
 use crate::support::{config, load_at, sample_dir, site};
 
@@ -23,9 +24,11 @@ fn render_all(dir: &std::path::Path, cfg: &Config) -> (Feeds, BTreeMap<String, V
     let catalog = load_at(dir, cfg, now());
     assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
     let feeds = catalog.feeds().clone();
+    let bodies = Bodies::default();
     let ctx = Context {
         config: cfg,
         feeds: &feeds,
+        bodies: &bodies,
     };
     let docs = documents::all(ctx)
         .into_iter()

@@ -25,7 +25,8 @@ fn loads_the_seed_post_faithfully() {
     assert_eq!(p.categories, ["shanxiwanbao"]);
     assert_eq!(p.tags, ["山西晚报新闻"]);
 
-    let html = p.content_html();
+    let body = p.render();
+    let html = &body.html;
     assert!(
         !html.contains("\"//"),
         "a protocol-relative URL is left: {html}"
@@ -47,8 +48,8 @@ fn loads_the_seed_post_faithfully() {
     );
     let wrapped = format!("<div>{}</div>", html.replace("&nbsp;", "\u{a0}"));
     roxmltree::Document::parse(&wrapped).expect("the body is well-formed markup");
-    assert!(p.summary().starts_with("“坚持稳中求进工作总基调"));
-    assert!(p.summary().chars().count() <= 201);
+    assert!(body.summary.starts_with("“坚持稳中求进工作总基调"));
+    assert!(body.summary.chars().count() <= 201);
 }
 
 #[test]
@@ -323,7 +324,7 @@ fn accepts_bom_crlf_and_skips_non_posts() {
         &cfg,
     );
     assert_eq!(p.title, "CRLF");
-    assert!(p.content_html().contains("<h1>Head</h1>"));
+    assert!(p.render().html.contains("<h1>Head</h1>"));
     for text in ["no front matter\n", "----\nx\n", "\0\0binary"] {
         assert!(matches!(
             posts::load_post(&Source::new("a.md", text.as_bytes()), &cfg),
@@ -403,7 +404,7 @@ fn builds_permalinks_and_carries_other_fields() {
         p.updated.map(|d| d.to_rfc3339()).as_deref(),
         Some("2022-06-01T10:00:00+08:00")
     );
-    assert_eq!(&*p.summary(), "A short summary");
+    assert_eq!(&*p.render().summary, "A short summary");
 
     let p = post(
         "x.md",
@@ -424,7 +425,7 @@ fn summaries_cut_chinese_on_graphemes() {
         "---\ndate: 2022-05-26\n---\n<p>在高质量转型发展上迈出更大步伐</p>\n\nsecond",
         &cfg,
     );
-    assert_eq!(&*p.summary(), "在高质量转…");
+    assert_eq!(&*p.render().summary, "在高质量转…");
 }
 
 #[test]
