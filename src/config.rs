@@ -307,10 +307,10 @@ macro_rules! settings {
             )*
         }
 
-        /// Every setting, in the file's order.
+        /// Every setting, in the table's order (the order of the README and the sample file).
         pub static SETTINGS: &[&Setting] = &[
-            $( $( &key::$section::$field.setting, )* )*
             $( &key::$top.setting, )*
+            $( $( &key::$section::$field.setting, )* )*
         ];
 
         impl Settings {
@@ -331,29 +331,31 @@ macro_rules! settings {
             /// The settings this layer has a value for.
             fn present(&self) -> Vec<&'static Setting> {
                 let mut present = Vec::new();
-                $( $(
-                    if self.$section.$field.is_some() {
-                        present.push(&key::$section::$field.setting);
-                    }
-                )* )*
                 $(
                     if self.$top.is_some() {
                         present.push(&key::$top.setting);
                     }
                 )*
+                $( $(
+                    if self.$section.$field.is_some() {
+                        present.push(&key::$section::$field.setting);
+                    }
+                )* )*
                 present
             }
 
             /// The environment layer: each `TIDINGS_*` variable `lookup` finds, parsed into its
             /// setting's type. Read through `lookup` so tests need not touch the process
             /// environment.
-            pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+            pub fn from_env(
+                lookup: impl Fn(&str) -> Option<String>,
+            ) -> Result<Self, ConfigError> {
                 let mut settings = Self::default();
                 $( $(
-                    settings.$section.$field = from_env(&key::$section::$field, &lookup)?;
+                    settings.$section.$field = read_env(&key::$section::$field, &lookup)?;
                 )* )*
                 $(
-                    settings.$top = from_env(&key::$top, &lookup)?;
+                    settings.$top = read_env(&key::$top, &lookup)?;
                 )*
                 Ok(settings)
             }
@@ -502,7 +504,7 @@ fn parse_toml(text: &str, layer: Layer) -> Result<Settings, ConfigError> {
 }
 
 /// Reads one setting's variable, if it has one and it is set.
-fn from_env<T: DeserializeOwned>(
+fn read_env<T: DeserializeOwned>(
     field: &'static Field<T>,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<T>, ConfigError> {
@@ -1005,10 +1007,10 @@ mod tests {
         ] {
             let e = env_error(var, "sometimes");
             let message = e.to_string();
-            assert!(
-                matches!(&e, ConfigError::Invalid { setting, layer: Layer::Env, .. } if setting.key == key),
-                "{e:?}"
-            );
+            let ConfigError::Invalid { setting, layer, .. } = &e else {
+                panic!("{var}: {e:?}");
+            };
+            assert_eq!((setting.key, layer), (key, &Layer::Env));
             assert!(message.contains(choices), "{message}");
             assert!(
                 message.contains(&format!("environment variable {var}")),
