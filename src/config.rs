@@ -640,11 +640,6 @@ impl Layers {
         Ok(Self::new().with(Layer::Text, Settings::from_toml(text)?))
     }
 
-    /// The merged settings, before validation.
-    pub fn settings(&self) -> &Settings {
-        &self.merged
-    }
-
     /// Which layer gave `key`'s value, if any did.
     pub fn layer_of(&self, key: &str) -> Option<&Layer> {
         self.from.get(key)
