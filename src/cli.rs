@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH, Layers};
+use crate::config::{
+    Config, ConfigError, DEFAULT_CONFIG_PATH, Layer, Layers, ServerSettings, Settings, SiteSettings,
+};
 use crate::load::Catalog;
 
 /// Why a command could not run at all (as opposed to finding bad posts, which is a result).
@@ -83,30 +85,32 @@ struct CommonArgs {
 }
 
 impl CommonArgs {
-    /// Merges defaults < file < environment < these flags into one [`Config`].
+    /// Merges defaults < file < environment < flags into one [`Config`]. The flag layer is
+    /// these flags with `command_flags`, the settings only one command has flags for, over them.
     fn resolve(
         &self,
         env: impl Fn(&str) -> Option<String>,
-        extra: &[(&'static str, Option<&str>)],
+        command_flags: Settings,
     ) -> Result<Config, ConfigError> {
         let (path, explicit) = match &self.config {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
         };
-        let mut layers = Layers::from_file(&path, explicit)?;
-        layers.apply_env(env);
-        if let Some(content) = &self.content {
-            layers.set("content", content.to_string_lossy());
-        }
-        if let Some(url) = &self.base_url {
-            layers.set("site.base_url", url.as_str());
-        }
-        for (key, value) in extra {
-            if let Some(v) = value {
-                layers.set(key, *v);
-            }
-        }
-        layers.resolve()
+        let file = Settings::from_file(&path, explicit)?;
+        let mut flags = Settings {
+            content: self.content.clone(),
+            site: SiteSettings {
+                base_url: self.base_url.clone(),
+                ..SiteSettings::default()
+            },
+            ..Settings::default()
+        };
+        flags.merge(command_flags);
+        Layers::new()
+            .with(Layer::File(path), file)
+            .with(Layer::Env, Settings::from_env(env)?)
+            .with(Layer::Flags, flags)
+            .resolve()
     }
 }
 
@@ -140,18 +144,25 @@ where
     });
     match command {
         Command::Check { common } => {
-            let config = common.resolve(env, &[])?;
+            let config = common.resolve(env, Settings::default())?;
             let mut out = std::io::stdout().lock();
             check(&config, &mut out)
         }
         Command::Serve { common, bind } => {
-            let config = common.resolve(env, &[("server.bind", bind.as_deref())])?;
+            let bind = Settings {
+                server: ServerSettings {
+                    bind,
+                    ..ServerSettings::default()
+                },
+                ..Settings::default()
+            };
+            let config = common.resolve(env, bind)?;
             init_logging();
             crate::service::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { common, out } => {
-            let config = common.resolve(env, &[])?;
+            let config = common.resolve(env, Settings::default())?;
             build(&config, &out, &mut std::io::stderr().lock())
         }
     }

@@ -1,16 +1,23 @@
-//! The one configuration value every stage reads.
+//! The one configuration value every stage reads, and the layers it is built from.
 //!
 //! Settings come from four layers, later ones winning: built-in defaults, the TOML file
 //! (`config/tidings.toml` by default), `TIDINGS_*` environment variables, and command-line
-//! flags. This module owns the first three; [`crate::cli`] applies the flags. Everything is
-//! validated here, once, into typed values (a parsed [`Url`], a parsed [`Tz`]), so later
-//! stages never re-parse or re-check a setting.
+//! flags. Every layer is the same typed partial value, [`Settings`] (`None` where the layer
+//! says nothing); [`Layers`] merges them field by field and remembers which layer gave each
+//! value, and [`Layers::resolve`] validates the result once into a [`Config`] (a parsed
+//! [`Url`], a parsed [`Tz`]...), so later stages never re-parse or re-check a setting.
+//!
+//! The settings are declared once, in the `settings!` table below: it generates the file's
+//! shape, the environment mapping and the key names used in error messages together, so a
+//! setting cannot exist in one layer and be missing from another by accident.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use url::Url;
 
 /// Why a configuration could not be built.
@@ -25,23 +32,95 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has unknown or mistyped keys.
-    #[error("invalid config file {path}: {message}")]
+    #[error("invalid {layer}: {message}")]
     Parse {
-        /// The file.
-        path: PathBuf,
+        /// The file (or text) that failed to parse.
+        layer: Layer,
         /// The parser's explanation, with line and column.
         message: String,
     },
-    /// A value is syntactically fine but unusable (a relative URL, an unknown time zone...).
-    #[error("invalid setting `{key}` = {value:?}: {reason}")]
+    /// A value is unusable: of the wrong type (in the environment; the file's types are checked
+    /// when it is parsed), or well-typed but refused (a relative URL, an unknown time zone...).
+    #[error(
+        "invalid setting `{}` = {value} (from {}): {reason}",
+        .setting.key,
+        Origin(.layer, .setting)
+    )]
     Invalid {
-        /// The dotted key, as written in the file.
-        key: &'static str,
-        /// The offending value.
+        /// Which setting.
+        setting: &'static Setting,
+        /// The offending value, as written (strings quoted).
         value: String,
+        /// The layer it came from.
+        layer: Layer,
         /// Why it was refused.
         reason: String,
     },
+    /// A required setting has no value in any layer. Only possible if the built-in defaults
+    /// lacked one, which a test rules out.
+    #[error("no value for setting `{}`", .setting.key)]
+    Unset {
+        /// Which setting.
+        setting: &'static Setting,
+    },
+}
+
+/// One layer of settings: where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layer {
+    /// The built-in defaults.
+    Default,
+    /// A TOML config file.
+    File(PathBuf),
+    /// TOML text handed over directly (tests, embedders), not read from a file.
+    Text,
+    /// `TIDINGS_*` environment variables.
+    Env,
+    /// Command-line flags.
+    Flags,
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Layer::Default => f.write_str("built-in default"),
+            Layer::File(path) => write!(f, "config file {}", path.display()),
+            Layer::Text => f.write_str("config text"),
+            Layer::Env => f.write_str("environment"),
+            Layer::Flags => f.write_str("command line"),
+        }
+    }
+}
+
+/// A layer as precisely as an error message can name it: the variable or flag, not just
+/// "the environment".
+struct Origin<'a>(&'a Layer, &'static Setting);
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1.env, self.1.flag) {
+            (Layer::Env, Some(var), _) => write!(f, "environment variable {var}"),
+            (Layer::Flags, _, Some(flag)) => write!(f, "flag {flag}"),
+            (layer, _, _) => layer.fmt(f),
+        }
+    }
+}
+
+/// One setting's names: its key in the file, and its environment variable and flag if any.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The dotted key, as written in the file (`feeds.limit`).
+    pub key: &'static str,
+    /// The `TIDINGS_*` variable; `None` for a setting only the file can hold.
+    pub env: Option<&'static str>,
+    /// The command-line flag (`--bind`), for the few settings that have one.
+    pub flag: Option<&'static str>,
+}
+
+/// A typed handle on one setting: its names and where it sits in a [`Settings`].
+struct Field<T: 'static> {
+    setting: Setting,
+    get: fn(&Settings) -> Option<&T>,
 }
 
 /// The complete, validated configuration.
@@ -153,58 +232,197 @@ pub struct ServerConfig {
     pub debounce_ms: u64,
 }
 
-/// The file's shape: every key optional, unknown keys refused so typos are caught.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    #[serde(default)]
-    site: FileSite,
-    #[serde(default)]
-    posts: FilePosts,
-    #[serde(default)]
-    feeds: FileFeeds,
-    #[serde(default)]
-    server: FileServer,
-    content: Option<String>,
+/// Declares every setting once. From one table it generates the partial [`Settings`] type
+/// (the file's exact shape, every field an `Option`), its field-wise merge, the environment
+/// layer, and a typed [`Field`] per setting in `mod key` (`key::feeds::limit`) that
+/// validation uses to read a value and name it in errors.
+///
+/// Each setting says where besides the file it may come from: `[env "VAR"]`,
+/// `[env "VAR", flag "--flag"]`, or `[file only]`.
+macro_rules! settings {
+    (@env env $var:literal $(, flag $flag:literal)?) => { Some($var) };
+    (@env file only) => { None };
+    (@flag env $var:literal) => { None };
+    (@flag env $var:literal, flag $flag:literal) => { Some($flag) };
+    (@flag file only) => { None };
+    (
+        root {
+            $( $(#[$tdoc:meta])* $top:ident: $tty:ty => [$($thow:tt)+], )*
+        }
+        $(
+            $(#[$sdoc:meta])*
+            [$section:ident] $Section:ident {
+                $( $(#[$fdoc:meta])* $field:ident: $ty:ty => [$($how:tt)+], )*
+            }
+        )*
+    ) => {
+        /// Every setting, `None` where a layer does not set it: one layer of configuration.
+        ///
+        /// The defaults, the config file, the environment and the flags are each one of these;
+        /// [`Layers`] merges them and validates the result into a [`Config`].
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $( $(#[$sdoc])* #[serde(default)] pub $section: $Section, )*
+            $( $(#[$tdoc])* pub $top: Option<$tty>, )*
+        }
+
+        $(
+            $(#[$sdoc])*
+            #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct $Section {
+                $( $(#[$fdoc])* pub $field: Option<$ty>, )*
+            }
+        )*
+
+        /// The typed handle of every setting, named like its key: `key::feeds::limit`.
+        #[allow(non_upper_case_globals)]
+        mod key {
+            use super::*;
+            $(
+                pub(super) mod $section {
+                    use super::*;
+                    $(
+                        pub(in crate::config) static $field: Field<$ty> = Field {
+                            setting: Setting {
+                                key: concat!(stringify!($section), ".", stringify!($field)),
+                                env: settings!(@env $($how)+),
+                                flag: settings!(@flag $($how)+),
+                            },
+                            get: |s| s.$section.$field.as_ref(),
+                        };
+                    )*
+                }
+            )*
+            $(
+                pub(super) static $top: Field<$tty> = Field {
+                    setting: Setting {
+                        key: stringify!($top),
+                        env: settings!(@env $($thow)+),
+                        flag: settings!(@flag $($thow)+),
+                    },
+                    get: |s| s.$top.as_ref(),
+                };
+            )*
+        }
+
+        /// Every setting, in the table's order (the order of the README and the sample file).
+        pub static SETTINGS: &[&Setting] = &[
+            $( &key::$top.setting, )*
+            $( $( &key::$section::$field.setting, )* )*
+        ];
+
+        impl Settings {
+            /// Field-wise "later wins": every setting `later` has replaces this one's.
+            pub fn merge(&mut self, later: Settings) {
+                $( $(
+                    if let Some(value) = later.$section.$field {
+                        self.$section.$field = Some(value);
+                    }
+                )* )*
+                $(
+                    if let Some(value) = later.$top {
+                        self.$top = Some(value);
+                    }
+                )*
+            }
+
+            /// The settings this layer has a value for.
+            fn present(&self) -> Vec<&'static Setting> {
+                let mut present = Vec::new();
+                $(
+                    if self.$top.is_some() {
+                        present.push(&key::$top.setting);
+                    }
+                )*
+                $( $(
+                    if self.$section.$field.is_some() {
+                        present.push(&key::$section::$field.setting);
+                    }
+                )* )*
+                present
+            }
+
+            /// The environment layer: each `TIDINGS_*` variable `lookup` finds, parsed into its
+            /// setting's type. Read through `lookup` so tests need not touch the process
+            /// environment.
+            pub fn from_env(
+                lookup: impl Fn(&str) -> Option<String>,
+            ) -> Result<Self, ConfigError> {
+                let mut settings = Self::default();
+                $( $(
+                    settings.$section.$field = read_env(&key::$section::$field, &lookup)?;
+                )* )*
+                $(
+                    settings.$top = read_env(&key::$top, &lookup)?;
+                )*
+                Ok(settings)
+            }
+        }
+    };
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSite {
-    title: Option<String>,
-    description: Option<String>,
-    url: Option<String>,
-    base_url: Option<String>,
-    language: Option<String>,
-    timezone: Option<String>,
-    author: Option<AuthorConfig>,
-}
+settings! {
+    root {
+        /// The content directory.
+        content: PathBuf => [env "TIDINGS_CONTENT", flag "--content"],
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePosts {
-    permalink: Option<String>,
-    summary_length: Option<usize>,
-    max_bytes: Option<usize>,
-    future: Option<bool>,
-    id_scheme: Option<IdScheme>,
-    id_authority: Option<String>,
-}
+    /// `[site]`: who publishes the site and where it lives.
+    [site] SiteSettings {
+        /// Human title of the site.
+        title: String => [env "TIDINGS_SITE_TITLE"],
+        /// One-line description.
+        description: String => [env "TIDINGS_SITE_DESCRIPTION"],
+        /// Where the posts' pages live (defaults to `base_url`).
+        url: String => [env "TIDINGS_SITE_URL"],
+        /// Where tidings itself is reached.
+        base_url: String => [env "TIDINGS_BASE_URL", flag "--base-url"],
+        /// Default language of entries.
+        language: String => [env "TIDINGS_LANGUAGE"],
+        /// IANA time zone name for dates without an offset.
+        timezone: String => [env "TIDINGS_TIMEZONE"],
+        /// Author credited on posts without one. A table: there is no natural way to write it
+        /// in one environment variable, so only the file sets it.
+        author: AuthorConfig => [file only],
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileFeeds {
-    limit: Option<usize>,
-    max_age: Option<u32>,
-}
+    /// `[posts]`: how posts are read.
+    [posts] PostsSettings {
+        /// Permalink style or pattern.
+        permalink: String => [env "TIDINGS_PERMALINK"],
+        /// Summary length in grapheme clusters.
+        summary_length: usize => [env "TIDINGS_SUMMARY_LENGTH"],
+        /// Largest accepted file, bytes.
+        max_bytes: usize => [env "TIDINGS_MAX_BYTES"],
+        /// Publish future-dated posts at once.
+        future: bool => [env "TIDINGS_FUTURE"],
+        /// Identifier scheme.
+        id_scheme: IdScheme => [env "TIDINGS_ID_SCHEME"],
+        /// RFC 4151 `name,date` for `tag:` ids.
+        id_authority: String => [env "TIDINGS_ID_AUTHORITY"],
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileServer {
-    bind: Option<String>,
-    watch: Option<WatchMode>,
-    poll_interval_ms: Option<u64>,
-    debounce_ms: Option<u64>,
+    /// `[feeds]`: how documents are shaped.
+    [feeds] FeedsSettings {
+        /// Entries per document.
+        limit: usize => [env "TIDINGS_LIMIT"],
+        /// Seconds clients may cache.
+        max_age: u32 => [env "TIDINGS_MAX_AGE"],
+    }
+
+    /// `[server]`: how the service runs.
+    [server] ServerSettings {
+        /// Listen address.
+        bind: String => [env "TIDINGS_BIND", flag "--bind"],
+        /// Change detection.
+        watch: WatchMode => [env "TIDINGS_WATCH"],
+        /// Poll period, milliseconds.
+        poll_interval_ms: u64 => [env "TIDINGS_POLL_INTERVAL_MS"],
+        /// Debounce window, milliseconds.
+        debounce_ms: u64 => [env "TIDINGS_DEBOUNCE_MS"],
+    }
 }
 
 /// Built-in defaults, the bottom layer.
@@ -218,42 +436,44 @@ pub const DEFAULT_CONTENT_DIR: &str = "feeds";
 /// Jekyll's default permalink style.
 pub const DEFAULT_PERMALINK: &str = "date";
 
-/// Raw (unvalidated) values for every setting, gathered layer by layer.
-///
-/// Keeping the layers as plain strings until the end means a flag can override a value from
-/// the file that would not even have parsed, and every validation error names the final value.
-#[derive(Debug, Clone, Default)]
-pub struct Layers {
-    values: std::collections::BTreeMap<&'static str, String>,
-    author: Option<AuthorConfig>,
-}
+impl Settings {
+    /// The built-in defaults: every setting but the three that are optional by nature
+    /// (`site.url` follows `site.base_url`; `site.language` and `site.author` may be absent).
+    pub fn defaults() -> Self {
+        Self {
+            site: SiteSettings {
+                title: Some("tidings".into()),
+                description: Some("Posts published by tidings".into()),
+                url: None,
+                base_url: Some(DEFAULT_BASE_URL.into()),
+                language: None,
+                timezone: Some("UTC".into()),
+                author: None,
+            },
+            posts: PostsSettings {
+                permalink: Some(DEFAULT_PERMALINK.into()),
+                summary_length: Some(200),
+                max_bytes: Some(4 * 1024 * 1024),
+                future: Some(false),
+                id_scheme: Some(IdScheme::Tag),
+                id_authority: Some("tidings.invalid,2026".into()),
+            },
+            feeds: FeedsSettings {
+                limit: Some(20),
+                max_age: Some(300),
+            },
+            server: ServerSettings {
+                bind: Some(DEFAULT_BIND.into()),
+                watch: Some(WatchMode::Native),
+                poll_interval_ms: Some(1000),
+                debounce_ms: Some(50),
+            },
+            content: Some(DEFAULT_CONTENT_DIR.into()),
+        }
+    }
 
-/// Every key a layer may set, with its `TIDINGS_*` environment variable.
-const KEYS: &[(&str, &str)] = &[
-    ("site.title", "TIDINGS_SITE_TITLE"),
-    ("site.description", "TIDINGS_SITE_DESCRIPTION"),
-    ("site.url", "TIDINGS_SITE_URL"),
-    ("site.base_url", "TIDINGS_BASE_URL"),
-    ("site.language", "TIDINGS_LANGUAGE"),
-    ("site.timezone", "TIDINGS_TIMEZONE"),
-    ("posts.permalink", "TIDINGS_PERMALINK"),
-    ("posts.summary_length", "TIDINGS_SUMMARY_LENGTH"),
-    ("posts.max_bytes", "TIDINGS_MAX_BYTES"),
-    ("posts.future", "TIDINGS_FUTURE"),
-    ("posts.id_scheme", "TIDINGS_ID_SCHEME"),
-    ("posts.id_authority", "TIDINGS_ID_AUTHORITY"),
-    ("feeds.limit", "TIDINGS_LIMIT"),
-    ("feeds.max_age", "TIDINGS_MAX_AGE"),
-    ("server.bind", "TIDINGS_BIND"),
-    ("server.watch", "TIDINGS_WATCH"),
-    ("server.poll_interval_ms", "TIDINGS_POLL_INTERVAL_MS"),
-    ("server.debounce_ms", "TIDINGS_DEBOUNCE_MS"),
-    ("content", "TIDINGS_CONTENT"),
-];
-
-impl Layers {
     /// Reads the config file layer. `explicit` says whether the user named the file: a missing
-    /// default file means built-in defaults, a missing named file is an error.
+    /// default file is an empty layer, a missing named file is an error.
     pub fn from_file(path: &Path, explicit: bool) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -267,196 +487,233 @@ impl Layers {
                 });
             }
         };
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
+        parse_toml(&text, Layer::File(path.to_owned()))
+    }
+
+    /// Parses TOML text (not from a file) into a layer.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        parse_toml(text, Layer::Text)
+    }
+}
+
+fn parse_toml(text: &str, layer: Layer) -> Result<Settings, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        layer,
+        message: e.to_string().trim().to_owned(),
+    })
+}
+
+/// Reads one setting's variable, if it has one and it is set.
+fn read_env<T: DeserializeOwned>(
+    field: &'static Field<T>,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<T>, ConfigError> {
+    let Some(raw) = field.setting.env.and_then(lookup) else {
+        return Ok(None);
+    };
+    T::deserialize(EnvValue(&raw))
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            setting: &field.setting,
+            value: format!("{raw:?}"),
+            layer: Layer::Env,
+            reason: e.to_string(),
+        })
+}
+
+/// An environment variable's text as a serde deserializer, so a variable is parsed into its
+/// setting's type by the same `Deserialize` impls that read the file: enums accept exactly
+/// the names the file does and list them when refusing one. Numbers, booleans and enum names
+/// are trimmed; other text is taken as it is, as in the file.
+struct EnvValue<'a>(&'a str);
+
+macro_rules! parse_with_from_str {
+    ($($method:ident $t:ty => $visit:ident),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            let value: $t = self.0.trim().parse().map_err(de::Error::custom)?;
+            visitor.$visit(value)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for EnvValue<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_str(self.0)
+    }
+
+    parse_with_from_str! {
+        deserialize_bool bool => visit_bool,
+        deserialize_i8 i8 => visit_i8,
+        deserialize_i16 i16 => visit_i16,
+        deserialize_i32 i32 => visit_i32,
+        deserialize_i64 i64 => visit_i64,
+        deserialize_u8 u8 => visit_u8,
+        deserialize_u16 u16 => visit_u16,
+        deserialize_u32 u32 => visit_u32,
+        deserialize_u64 u64 => visit_u64,
+        deserialize_f32 f32 => visit_f32,
+        deserialize_f64 f64 => visit_f64,
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let name_only: de::value::StrDeserializer<'_, Self::Error> =
+            self.0.trim().into_deserializer();
+        de::Deserializer::deserialize_enum(name_only, name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i128 u128 char str string bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// The layers merged so far, with the layer each value came from.
+#[derive(Debug, Clone)]
+pub struct Layers {
+    merged: Settings,
+    from: BTreeMap<&'static str, Layer>,
+}
+
+impl Default for Layers {
+    /// The built-in defaults alone.
+    fn default() -> Self {
+        let mut layers = Self {
+            merged: Settings::default(),
+            from: BTreeMap::new(),
+        };
+        layers.push(Layer::Default, Settings::defaults());
+        layers
+    }
+}
+
+/// A setting's merged value, with what an error about it must say.
+struct Found<'a, T> {
+    value: &'a T,
+    setting: &'static Setting,
+    layer: &'a Layer,
+}
+
+impl<T: fmt::Debug> Found<'_, T> {
+    fn invalid(&self, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            setting: self.setting,
+            value: format!("{:?}", self.value),
+            layer: self.layer.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Layers {
+    /// The built-in defaults alone, to push the other layers onto.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Lays `settings` from `layer` over the layers so far: every value it has wins.
+    pub fn push(&mut self, layer: Layer, settings: Settings) {
+        for setting in settings.present() {
+            self.from.insert(setting.key, layer.clone());
+        }
+        self.merged.merge(settings);
+    }
+
+    /// [`Layers::push`], by value.
+    pub fn with(mut self, layer: Layer, settings: Settings) -> Self {
+        self.push(layer, settings);
+        self
+    }
+
+    /// The built-in defaults with TOML text over them: a config as tests write one.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Ok(Self::new().with(Layer::Text, Settings::from_toml(text)?))
+    }
+
+    /// Which layer gave `key`'s value, if any did.
+    pub fn layer_of(&self, key: &str) -> Option<&Layer> {
+        self.from.get(key)
+    }
+
+    fn get<T>(&self, field: &'static Field<T>) -> Option<Found<'_, T>> {
+        (field.get)(&self.merged).map(|value| Found {
+            value,
+            setting: &field.setting,
+            layer: self.from.get(field.setting.key).unwrap_or(&Layer::Default),
         })
     }
 
-    /// Parses TOML text into a layer.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())?;
-        let mut layers = Self {
-            author: file.site.author,
-            ..Self::default()
-        };
-        let FileSite {
-            title,
-            description,
-            url,
-            base_url,
-            language,
-            timezone,
-            author: _,
-        } = file.site;
-        layers.put("site.title", title);
-        layers.put("site.description", description);
-        layers.put("site.url", url);
-        layers.put("site.base_url", base_url);
-        layers.put("site.language", language);
-        layers.put("site.timezone", timezone);
-        let p = file.posts;
-        layers.put("posts.permalink", p.permalink);
-        layers.put(
-            "posts.summary_length",
-            p.summary_length.map(|v| v.to_string()),
-        );
-        layers.put("posts.max_bytes", p.max_bytes.map(|v| v.to_string()));
-        layers.put("posts.future", p.future.map(|v| v.to_string()));
-        layers.put("posts.id_scheme", p.id_scheme.map(id_scheme_name));
-        layers.put("posts.id_authority", p.id_authority);
-        layers.put("feeds.limit", file.feeds.limit.map(|v| v.to_string()));
-        layers.put("feeds.max_age", file.feeds.max_age.map(|v| v.to_string()));
-        let s = file.server;
-        layers.put("server.bind", s.bind);
-        layers.put("server.watch", s.watch.map(watch_name));
-        layers.put(
-            "server.poll_interval_ms",
-            s.poll_interval_ms.map(|v| v.to_string()),
-        );
-        layers.put("server.debounce_ms", s.debounce_ms.map(|v| v.to_string()));
-        layers.put("content", file.content);
-        Ok(layers)
+    fn require<T>(&self, field: &'static Field<T>) -> Result<Found<'_, T>, ConfigError> {
+        self.get(field).ok_or(ConfigError::Unset {
+            setting: &field.setting,
+        })
     }
 
-    /// Applies `TIDINGS_*` variables, read through `lookup` so tests need not touch the
-    /// process environment.
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        for (key, var) in KEYS {
-            if let Some(value) = lookup(var) {
-                self.values.insert(key, value);
-            }
-        }
+    fn value<T: Clone>(&self, field: &'static Field<T>) -> Result<T, ConfigError> {
+        self.require(field).map(|found| found.value.clone())
     }
 
-    /// Sets one key (used by the flag layer). Unknown keys are a programming error, so they
-    /// are ignored in release builds and caught by tests.
-    pub fn set(&mut self, key: &'static str, value: impl Into<String>) {
-        debug_assert!(KEYS.iter().any(|(k, _)| *k == key), "unknown key {key}");
-        self.values.insert(key, value.into());
-    }
-
-    fn put(&mut self, key: &'static str, value: Option<String>) {
-        if let Some(value) = value {
-            self.values.insert(key, value);
-        }
-    }
-
-    fn get(&self, key: &'static str) -> Option<&str> {
-        self.values.get(key).map(String::as_str)
-    }
-
-    fn parse<T: FromStr>(&self, key: &'static str, default: T) -> Result<T, ConfigError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.get(key) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| ConfigError::Invalid {
-                    key,
-                    value: raw.to_owned(),
-                    reason: e.to_string(),
-                }),
-        }
-    }
-
-    /// Validates the merged layers into a [`Config`].
+    /// Validates the merged layers into a [`Config`]: the one place a setting's meaning is
+    /// checked, so a later layer can still replace a value an earlier one got wrong.
     pub fn resolve(&self) -> Result<Config, ConfigError> {
-        let base_url = parse_base(
-            "site.base_url",
-            self.get("site.base_url").unwrap_or(DEFAULT_BASE_URL),
-        )?;
-        let url = match self.get("site.url") {
-            Some(raw) => parse_base("site.url", raw)?,
+        let base_url = parse_base(&self.require(&key::site::base_url)?)?;
+        let url = match self.get(&key::site::url) {
+            Some(url) => parse_base(&url)?,
             None => base_url.clone(),
         };
-        let timezone = match self.get("site.timezone") {
-            None => Tz::UTC,
-            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
-                key: "site.timezone",
-                value: raw.to_owned(),
-                reason: "not an IANA time zone name (e.g. `Asia/Shanghai`, `UTC`)".into(),
-            })?,
-        };
-        let limit: usize = self.parse("feeds.limit", 20)?;
-        if limit == 0 {
-            return Err(ConfigError::Invalid {
-                key: "feeds.limit",
-                value: "0".into(),
-                reason: "a feed needs at least one entry per page".into(),
-            });
+        let timezone = self.require(&key::site::timezone)?;
+        let timezone = timezone.value.trim().parse().map_err(|_| {
+            timezone.invalid("not an IANA time zone name (e.g. `Asia/Shanghai`, `UTC`)")
+        })?;
+        let limit = self.require(&key::feeds::limit)?;
+        if *limit.value == 0 {
+            return Err(limit.invalid("a feed needs at least one entry per page"));
         }
-        let id_scheme = match self.get("posts.id_scheme").map(str::trim) {
-            None | Some("tag") => IdScheme::Tag,
-            Some("jekyll-feed") => IdScheme::JekyllFeed,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    key: "posts.id_scheme",
-                    value: other.to_owned(),
-                    reason: "expected `tag` or `jekyll-feed`".into(),
-                });
-            }
-        };
-        let id_authority = self
-            .get("posts.id_authority")
-            .unwrap_or("tidings.invalid,2026")
-            .trim()
-            .to_owned();
+        let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
-        let watch = match self.get("server.watch").map(str::trim) {
-            None | Some("native") => WatchMode::Native,
-            Some("poll") => WatchMode::Poll,
-            Some("off") => WatchMode::Off,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    key: "server.watch",
-                    value: other.to_owned(),
-                    reason: "expected `native`, `poll` or `off`".into(),
-                });
-            }
-        };
         Ok(Config {
             site: SiteConfig {
-                title: self.get("site.title").unwrap_or("tidings").to_owned(),
-                description: self
-                    .get("site.description")
-                    .unwrap_or("Posts published by tidings")
-                    .to_owned(),
+                title: self.value(&key::site::title)?,
+                description: self.value(&key::site::description)?,
                 url,
                 base_url,
                 language: self
-                    .get("site.language")
-                    .map(str::trim)
+                    .get(&key::site::language)
+                    .map(|l| l.value.trim())
                     .filter(|l| !l.is_empty())
                     .map(str::to_owned),
                 timezone,
-                author: self.author.clone(),
+                author: self.get(&key::site::author).map(|a| a.value.clone()),
             },
             posts: PostsConfig {
-                permalink: self
-                    .get("posts.permalink")
-                    .unwrap_or(DEFAULT_PERMALINK)
-                    .to_owned(),
-                summary_length: self.parse("posts.summary_length", 200)?,
-                max_bytes: self.parse("posts.max_bytes", 4 * 1024 * 1024)?,
-                future: self.parse("posts.future", false)?,
-                id_scheme,
-                id_authority,
+                permalink: self.value(&key::posts::permalink)?,
+                summary_length: self.value(&key::posts::summary_length)?,
+                max_bytes: self.value(&key::posts::max_bytes)?,
+                future: self.value(&key::posts::future)?,
+                id_scheme: self.value(&key::posts::id_scheme)?,
+                id_authority: id_authority.value.trim().to_owned(),
             },
             feeds: FeedsConfig {
-                limit,
-                max_age: self.parse("feeds.max_age", 300)?,
+                limit: *limit.value,
+                max_age: self.value(&key::feeds::max_age)?,
             },
             server: ServerConfig {
-                bind: self.get("server.bind").unwrap_or(DEFAULT_BIND).to_owned(),
-                watch,
-                poll_interval_ms: self.parse("server.poll_interval_ms", 1000)?,
-                debounce_ms: self.parse("server.debounce_ms", 50)?,
+                bind: self.value(&key::server::bind)?,
+                watch: self.value(&key::server::watch)?,
+                poll_interval_ms: self.value(&key::server::poll_interval_ms)?,
+                debounce_ms: self.value(&key::server::debounce_ms)?,
             },
-            content_dir: PathBuf::from(self.get("content").unwrap_or(DEFAULT_CONTENT_DIR)),
+            content_dir: self.value(&key::content)?,
         })
     }
 }
@@ -464,47 +721,22 @@ impl Layers {
 impl Config {
     /// The built-in defaults alone, as used by tests and by a binary run outside a project.
     pub fn defaults() -> Self {
-        // The defaults are constants checked by tests, so resolving them cannot fail; still,
-        // no panic path: fall back to a hand-built value if it ever did.
-        Layers::default()
+        // The defaults are constants checked by tests, so resolving them cannot fail.
+        Layers::new()
             .resolve()
             .unwrap_or_else(|e| unreachable!("built-in defaults are invalid: {e}"))
     }
 }
 
-fn id_scheme_name(s: IdScheme) -> String {
-    match s {
-        IdScheme::Tag => "tag",
-        IdScheme::JekyllFeed => "jekyll-feed",
-    }
-    .to_owned()
-}
-
-fn watch_name(w: WatchMode) -> String {
-    match w {
-        WatchMode::Native => "native",
-        WatchMode::Poll => "poll",
-        WatchMode::Off => "off",
-    }
-    .to_owned()
-}
-
 /// Parses an absolute http(s) URL used as a base, normalising it to end in `/` so that joining
 /// a relative path keeps any path prefix (`https://example.org/blog` + `a` is `/blog/a`).
-fn parse_base(key: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::Invalid {
-        key,
-        value: raw.to_owned(),
-        reason,
-    };
-    let mut url = Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+fn parse_base(raw: &Found<'_, String>) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(raw.value.trim()).map_err(|e| raw.invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(
-            "must be an absolute http:// or https:// URL".into(),
-        ));
+        return Err(raw.invalid("must be an absolute http:// or https:// URL"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not have a query or fragment".into()));
+        return Err(raw.invalid("must not have a query or fragment"));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -514,25 +746,17 @@ fn parse_base(key: &'static str, raw: &str) -> Result<Url, ConfigError> {
 }
 
 /// A `tag:` authority is `DNS-name-or-email,YYYY[-MM[-DD]]` (RFC 4151 §2.1).
-fn validate_tag_authority(raw: &str) -> Result<(), ConfigError> {
-    let invalid = |reason: &str| ConfigError::Invalid {
-        key: "posts.id_authority",
-        value: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
+fn validate_tag_authority(found: &Found<'_, String>) -> Result<(), ConfigError> {
+    let raw = found.value.trim();
     let Some((name, date)) = raw.rsplit_once(',') else {
-        return Err(invalid(
-            "expected `name,date` as in RFC 4151, e.g. `example.org,2024`",
-        ));
+        return Err(found.invalid("expected `name,date` as in RFC 4151, e.g. `example.org,2024`"));
     };
     let name_ok = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'@' | b'_'));
     if !name_ok {
-        return Err(invalid(
-            "the name must be a domain name or email address in ASCII",
-        ));
+        return Err(found.invalid("the name must be a domain name or email address in ASCII"));
     }
     let date_ok = match date.len() {
         4 => date.bytes().all(|b| b.is_ascii_digit()),
@@ -544,7 +768,7 @@ fn validate_tag_authority(raw: &str) -> Result<(), ConfigError> {
         _ => false,
     };
     if !date_ok {
-        return Err(invalid("the date must be YYYY, YYYY-MM or YYYY-MM-DD"));
+        return Err(found.invalid("the date must be YYYY, YYYY-MM or YYYY-MM-DD"));
     }
     Ok(())
 }
@@ -553,6 +777,21 @@ fn validate_tag_authority(raw: &str) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn env_error(var: &str, value: &str) -> ConfigError {
+        match Settings::from_env(env(&[(var, value)])) {
+            Err(e) => e,
+            Ok(s) => panic!("{var}={value:?} was accepted: {s:?}"),
+        }
+    }
+
     #[test]
     fn defaults_resolve() {
         let c = Config::defaults();
@@ -560,21 +799,105 @@ mod tests {
         assert_eq!(c.site.url, c.site.base_url);
         assert_eq!(c.site.timezone, Tz::UTC);
         assert_eq!(c.feeds.limit, 20);
+        assert_eq!(c.content_dir, Path::new(DEFAULT_CONTENT_DIR));
+    }
+
+    #[test]
+    fn defaults_set_every_setting_but_the_optional_ones() {
+        let set: Vec<&str> = Settings::defaults()
+            .present()
+            .iter()
+            .map(|s| s.key)
+            .collect();
+        let unset: Vec<&str> = SETTINGS
+            .iter()
+            .map(|s| s.key)
+            .filter(|k| !set.contains(k))
+            .collect();
+        assert_eq!(unset, ["site.url", "site.language", "site.author"]);
     }
 
     #[test]
     fn layers_override_in_order() {
-        let mut l = Layers::from_toml(
-            "[site]\nbase_url = \"https://feeds.example.org\"\ntimezone = \"Asia/Shanghai\"\n[feeds]\nlimit = 5\n",
+        let file = Settings::from_toml(
+            "content = \"from-file\"\n\
+             [site]\nbase_url = \"https://feeds.example.org\"\ntimezone = \"Asia/Shanghai\"\n\
+             [feeds]\nlimit = 5\nmax_age = 60\n",
         )
         .unwrap();
-        l.apply_env(|k| (k == "TIDINGS_LIMIT").then(|| "7".to_owned()));
-        let c = l.resolve().unwrap();
-        assert_eq!(c.feeds.limit, 7);
+        let environment = Settings::from_env(env(&[
+            ("TIDINGS_LIMIT", "7"),
+            ("TIDINGS_CONTENT", "from-env"),
+        ]))
+        .unwrap();
+        let flags = Settings {
+            content: Some("from-flag".into()),
+            ..Settings::default()
+        };
+        let layers = Layers::new()
+            .with(Layer::File("tidings.toml".into()), file)
+            .with(Layer::Env, environment);
+        let c = layers.resolve().unwrap();
+        assert_eq!(c.feeds.limit, 7, "the environment beats the file");
+        assert_eq!(c.feeds.max_age, 60, "the file beats the defaults");
+        assert_eq!(c.posts.summary_length, 200, "defaults fill the rest");
         assert_eq!(c.site.base_url.as_str(), "https://feeds.example.org/");
         assert_eq!(c.site.url.as_str(), "https://feeds.example.org/");
-        l.set("feeds.limit", "9");
-        assert_eq!(l.resolve().unwrap().feeds.limit, 9);
+        assert_eq!(c.content_dir, Path::new("from-env"));
+        assert_eq!(layers.layer_of("feeds.limit"), Some(&Layer::Env));
+        assert_eq!(
+            layers.layer_of("feeds.max_age"),
+            Some(&Layer::File("tidings.toml".into()))
+        );
+        assert_eq!(layers.layer_of("posts.future"), Some(&Layer::Default));
+        assert_eq!(layers.layer_of("site.language"), None);
+
+        let layers = layers.with(Layer::Flags, flags);
+        assert_eq!(
+            layers.resolve().unwrap().content_dir,
+            Path::new("from-flag")
+        );
+        assert_eq!(layers.layer_of("content"), Some(&Layer::Flags));
+        assert_eq!(
+            layers.resolve().unwrap().feeds.limit,
+            7,
+            "an empty flag keeps it"
+        );
+    }
+
+    #[test]
+    fn merge_is_field_wise_later_wins() {
+        let mut earlier = Settings::from_toml("[feeds]\nlimit = 1\nmax_age = 2").unwrap();
+        earlier.merge(Settings::from_toml("[feeds]\nlimit = 3").unwrap());
+        assert_eq!(earlier.feeds.limit, Some(3));
+        assert_eq!(earlier.feeds.max_age, Some(2));
+        earlier.merge(Settings::default());
+        assert_eq!(earlier.feeds.limit, Some(3));
+    }
+
+    #[test]
+    fn a_later_layer_replaces_an_invalid_value() {
+        let layers =
+            Layers::from_toml("[feeds]\nlimit = 0\n[site]\nbase_url = \"ftp://x\"").unwrap();
+        assert!(layers.resolve().is_err());
+        let fixed = layers
+            .with(
+                Layer::Env,
+                Settings::from_env(env(&[("TIDINGS_LIMIT", "5")])).unwrap(),
+            )
+            .with(
+                Layer::Flags,
+                Settings {
+                    site: SiteSettings {
+                        base_url: Some("https://x.org/".into()),
+                        ..SiteSettings::default()
+                    },
+                    ..Settings::default()
+                },
+            );
+        let c = fixed.resolve().unwrap();
+        assert_eq!(c.feeds.limit, 5);
+        assert_eq!(c.site.base_url.as_str(), "https://x.org/");
     }
 
     #[test]
@@ -583,24 +906,297 @@ mod tests {
             ("[site]\ntimezone = \"Mars/Olympus\"", "site.timezone"),
             ("[site]\nurl = \"/relative\"", "site.url"),
             ("[site]\nbase_url = \"ftp://x.org\"", "site.base_url"),
+            ("[site]\nbase_url = \"https://x.org/?q\"", "site.base_url"),
             ("[feeds]\nlimit = 0", "feeds.limit"),
             ("[posts]\nid_authority = \"nodate\"", "posts.id_authority"),
+            (
+                "[posts]\nid_authority = \"ex ample.org,2024\"",
+                "posts.id_authority",
+            ),
+            (
+                "[posts]\nid_authority = \"example.org,2024-13\"",
+                "posts.id_authority",
+            ),
         ] {
             match Layers::from_toml(toml).unwrap().resolve() {
-                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{toml}"),
+                Err(ConfigError::Invalid { setting, layer, .. }) => {
+                    assert_eq!(setting.key, key, "{toml}");
+                    assert_eq!(layer, Layer::Text, "{toml}");
+                }
                 other => panic!("{toml}: expected invalid {key}, got {other:?}"),
             }
         }
-        assert!(Layers::from_toml("[site]\ntypo = 1").is_err());
+        for typo in ["[site]\ntypo = 1", "typo = 1", "[feeds]\nlimit = \"many\""] {
+            assert!(
+                matches!(Settings::from_toml(typo), Err(ConfigError::Parse { .. })),
+                "{typo}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_name_the_key_the_value_and_the_layer() {
+        let file = Layer::File("conf/site.toml".into());
+        let cases = [
+            (
+                Layers::new().with(
+                    file.clone(),
+                    Settings::from_toml("[feeds]\nlimit = 0").unwrap(),
+                ),
+                "invalid setting `feeds.limit` = 0 (from config file conf/site.toml): \
+                 a feed needs at least one entry per page",
+            ),
+            (
+                Layers::new().with(
+                    Layer::Env,
+                    Settings::from_env(env(&[("TIDINGS_TIMEZONE", "Mars")])).unwrap(),
+                ),
+                "invalid setting `site.timezone` = \"Mars\" (from environment variable \
+                 TIDINGS_TIMEZONE): not an IANA time zone name (e.g. `Asia/Shanghai`, `UTC`)",
+            ),
+            (
+                Layers::new().with(
+                    Layer::Flags,
+                    Settings {
+                        site: SiteSettings {
+                            base_url: Some("ftp://x.org".into()),
+                            ..SiteSettings::default()
+                        },
+                        ..Settings::default()
+                    },
+                ),
+                "invalid setting `site.base_url` = \"ftp://x.org\" (from flag --base-url): \
+                 must be an absolute http:// or https:// URL",
+            ),
+            (
+                Layers::new().with(
+                    file,
+                    Settings::from_toml("[site]\nurl = \"https://x.org/#top\"").unwrap(),
+                ),
+                "invalid setting `site.url` = \"https://x.org/#top\" (from config file \
+                 conf/site.toml): must not have a query or fragment",
+            ),
+        ];
+        for (layers, message) in cases {
+            assert_eq!(layers.resolve().unwrap_err().to_string(), message);
+        }
+        let parse = Settings::from_toml("[feeds]\nlimit = \"many\"").unwrap_err();
+        let message = parse.to_string();
+        assert!(message.starts_with("invalid config text: "), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn every_enum_lists_its_choices_in_file_and_environment() {
+        for (key, var, choices) in [
+            (
+                "posts.id_scheme",
+                "TIDINGS_ID_SCHEME",
+                "expected `tag` or `jekyll-feed`",
+            ),
+            (
+                "server.watch",
+                "TIDINGS_WATCH",
+                "expected one of `native`, `poll`, `off`",
+            ),
+        ] {
+            let e = env_error(var, "sometimes");
+            let message = e.to_string();
+            let ConfigError::Invalid { setting, layer, .. } = &e else {
+                panic!("{var}: {e:?}");
+            };
+            assert_eq!((setting.key, layer), (key, &Layer::Env));
+            assert!(message.contains(choices), "{message}");
+            assert!(
+                message.contains(&format!("environment variable {var}")),
+                "{message}"
+            );
+            assert!(message.contains("\"sometimes\""), "{message}");
+
+            let (section, field) = key.split_once('.').unwrap();
+            let toml = format!("[{section}]\n{field} = \"sometimes\"");
+            let message = Settings::from_toml(&toml).unwrap_err().to_string();
+            assert!(message.contains(choices), "{message}");
+        }
+        // The names the file accepts are the names the environment accepts, padding aside.
+        let s = Settings::from_env(env(&[
+            ("TIDINGS_ID_SCHEME", " jekyll-feed "),
+            ("TIDINGS_WATCH", "poll"),
+        ]))
+        .unwrap();
+        assert_eq!(s.posts.id_scheme, Some(IdScheme::JekyllFeed));
+        assert_eq!(s.server.watch, Some(WatchMode::Poll));
+        for name in ["Tag", "tag ,", "jekyll_feed", ""] {
+            env_error("TIDINGS_ID_SCHEME", name);
+        }
+    }
+
+    #[test]
+    fn environment_values_of_the_wrong_type_name_the_variable() {
+        for (var, value, key) in [
+            ("TIDINGS_LIMIT", "abc", "feeds.limit"),
+            ("TIDINGS_LIMIT", "-1", "feeds.limit"),
+            ("TIDINGS_LIMIT", "", "feeds.limit"),
+            ("TIDINGS_MAX_AGE", "99999999999", "feeds.max_age"),
+            ("TIDINGS_FUTURE", "yes", "posts.future"),
+            ("TIDINGS_DEBOUNCE_MS", "1.5", "server.debounce_ms"),
+        ] {
+            let e = env_error(var, value);
+            match &e {
+                ConfigError::Invalid {
+                    setting,
+                    layer: Layer::Env,
+                    value: shown,
+                    ..
+                } => {
+                    assert_eq!(setting.key, key);
+                    assert_eq!(*shown, format!("{value:?}"));
+                }
+                other => panic!("{var}={value:?}: {other:?}"),
+            }
+            let message = e.to_string();
+            assert!(message.contains(var), "{message}");
+        }
+        let s = Settings::from_env(env(&[
+            ("TIDINGS_LIMIT", " 12 "),
+            ("TIDINGS_FUTURE", "true"),
+            ("TIDINGS_SITE_TITLE", " padded "),
+        ]))
+        .unwrap();
+        assert_eq!(s.feeds.limit, Some(12));
+        assert_eq!(s.posts.future, Some(true));
+        // Text is taken as written, as it is from the file.
+        assert_eq!(s.site.title.as_deref(), Some(" padded "));
+    }
+
+    #[test]
+    fn every_setting_has_a_file_key_and_all_but_the_file_only_an_env_var() {
+        for setting in SETTINGS {
+            // A key the file does not know is "unknown field"; a known one with a value of
+            // the wrong type fails differently (or parses, for text).
+            let toml = match setting.key.split_once('.') {
+                Some((section, field)) => format!("[{section}]\n{field} = []"),
+                None => format!("{} = []", setting.key),
+            };
+            let message = Settings::from_toml(&toml).unwrap_err().to_string();
+            assert!(
+                !message.contains("unknown field"),
+                "{}: {message}",
+                setting.key
+            );
+        }
+        let env_only: Vec<&str> = SETTINGS
+            .iter()
+            .filter(|s| s.env.is_none())
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(
+            env_only,
+            ["site.author"],
+            "only the author table is file-only"
+        );
+        let mut vars: Vec<&str> = SETTINGS.iter().filter_map(|s| s.env).collect();
+        assert!(vars.iter().all(|v| v.starts_with("TIDINGS_")), "{vars:?}");
+        vars.sort_unstable();
+        let count = vars.len();
+        vars.dedup();
+        assert_eq!(vars.len(), count, "one variable per setting");
+        // And each variable is read into its own setting.
+        let asked = std::cell::RefCell::new(Vec::new());
+        let _ = Settings::from_env(|var| {
+            asked.borrow_mut().push(var.to_owned());
+            None
+        });
+        let mut asked = asked.into_inner();
+        asked.sort_unstable();
+        assert_eq!(asked, vars);
+        for setting in SETTINGS {
+            let Some(var) = setting.env else { continue };
+            let value = if setting.key == "posts.id_scheme" {
+                "tag"
+            } else if setting.key == "server.watch" {
+                "off"
+            } else if setting.key == "posts.future" {
+                "true"
+            } else {
+                "1"
+            };
+            let present = Settings::from_env(env(&[(var, value)])).unwrap().present();
+            assert_eq!(present, [*setting], "{var}");
+        }
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_setting_with_its_variable_and_flag() {
+        let readme = include_str!("../README.md");
+        let mut rows = Vec::new();
+        for line in readme.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // | `key` | `VAR` (`--flag`) | default | meaning |
+            let [_, key, env, _, _, _] = cells[..] else {
+                continue;
+            };
+            let Some(key) = key.strip_prefix('`').and_then(|k| k.strip_suffix('`')) else {
+                continue;
+            };
+            let quoted = || env.split('`').skip(1).step_by(2);
+            let var = quoted().find(|n| n.starts_with("TIDINGS_"));
+            let flag = quoted().find(|n| n.starts_with("--"));
+            rows.push((
+                key.to_owned(),
+                var.map(str::to_owned),
+                flag.map(str::to_owned),
+            ));
+        }
+        let expected: Vec<_> = SETTINGS
+            .iter()
+            .map(|s| {
+                (
+                    s.key.to_owned(),
+                    s.env.map(str::to_owned),
+                    s.flag.map(str::to_owned),
+                )
+            })
+            .collect();
+        rows.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(rows, expected);
     }
 
     #[test]
     fn missing_default_file_is_fine_but_named_file_is_not() {
         let missing = Path::new("/nonexistent/tidings.toml");
-        assert!(Layers::from_file(missing, false).is_ok());
+        assert_eq!(
+            Settings::from_file(missing, false).unwrap(),
+            Settings::default()
+        );
         assert!(matches!(
-            Layers::from_file(missing, true),
+            Settings::from_file(missing, true),
             Err(ConfigError::Read { .. })
         ));
+        // Only "not found" means "no file": a default path that cannot be read is an error.
+        assert!(matches!(
+            Settings::from_file(Path::new("/dev/null/tidings.toml"), false),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn the_repository_config_file_is_valid() {
+        let file = Settings::from_toml(include_str!("../config/tidings.toml")).unwrap();
+        let layers = Layers::new().with(Layer::File(DEFAULT_CONFIG_PATH.into()), file);
+        let c = layers.resolve().unwrap();
+        assert_eq!(c.site.timezone, chrono_tz::Asia::Shanghai);
+        assert!(c.site.author.is_some());
+        // It sets every key, so it documents every key.
+        for setting in SETTINGS {
+            assert_eq!(
+                layers.layer_of(setting.key),
+                Some(&Layer::File(DEFAULT_CONFIG_PATH.into())),
+                "{}",
+                setting.key
+            );
+        }
     }
 }

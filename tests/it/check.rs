@@ -91,7 +91,12 @@ fn flags_beat_environment_beat_config_file() {
         .output()
         .expect("run tidings");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("feeds.limit"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("feeds.limit"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("from config file {}", config.display())),
+        "the error names the layer: {stderr}"
+    );
     // A named config file that does not exist is an error; a missing default one is not.
     let out = tidings()
         .args(["check", "--config", "/nonexistent/tidings.toml"])
@@ -108,6 +113,72 @@ fn flags_beat_environment_beat_config_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn bad_settings_name_the_variable_or_flag_they_came_from() {
+    let dir = site(&[("a.md", b"---\ndate: 2022-05-26\n---\nx")]);
+    let out = tidings()
+        .args(["check", "--config", "/dev/null", "--content"])
+        .arg(dir.path())
+        .env("TIDINGS_LIMIT", "abc")
+        .output()
+        .expect("run tidings");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`feeds.limit` = \"abc\" (from environment variable TIDINGS_LIMIT)"),
+        "{stderr}"
+    );
+    let out = tidings()
+        .args(["check", "--config", "/dev/null", "--content"])
+        .arg(dir.path())
+        .env("TIDINGS_WATCH", "inotify")
+        .output()
+        .expect("run tidings");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("expected one of `native`, `poll`, `off`"),
+        "{stderr}"
+    );
+    let out = tidings()
+        .args([
+            "check",
+            "--config",
+            "/dev/null",
+            "--base-url",
+            "feeds.example.org",
+        ])
+        .arg("--content")
+        .arg(dir.path())
+        .env("TIDINGS_BASE_URL", "https://feeds.example.org/")
+        .output()
+        .expect("run tidings");
+    assert_eq!(out.status.code(), Some(2), "the flag beats the environment");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(from flag --base-url)"), "{stderr}");
+}
+
+#[test]
+fn every_flag_the_settings_name_exists() {
+    // Errors name a setting's flag from the settings table; clap declares the flags.
+    let out = tidings()
+        .args(["serve", "--help"])
+        .output()
+        .expect("run tidings");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let flags: Vec<&str> = tidings::config::SETTINGS
+        .iter()
+        .filter_map(|s| s.flag)
+        .collect();
+    assert_eq!(flags, ["--content", "--base-url", "--bind"]);
+    for flag in flags {
+        assert!(
+            help.contains(&format!("{flag} <")),
+            "{flag} missing from {help}"
+        );
+    }
 }
 
 #[test]
