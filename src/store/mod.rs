@@ -6,6 +6,10 @@
 //! changes to it, and publishes a new snapshot that shares every unaffected feed and every
 //! unaffected rendered document with the previous one. A rebuild that finds only broken files
 //! changes nothing readers see: the last good version of each post stays.
+//!
+//! The same holds one level down, for documents: [`Snapshot::document`] answers with a
+//! [`Lookup`] that tells a document that does not exist from one that failed to render, and
+//! a document whose render fails keeps serving the last good bytes it had, if any.
 
 mod cache;
 mod catalog;
@@ -17,10 +21,10 @@ use std::time::SystemTime;
 use arc_swap::ArcSwapOption;
 
 use crate::config::Config;
-use crate::documents::{self, Context, DocId};
+use crate::documents::{self, Context, DocId, Document, RenderError};
 use crate::feeds::{Feeds, Page, Scope};
 use crate::posts::LoadError;
-pub use cache::Rendered;
+pub use cache::{Fingerprint, Rendered};
 pub use catalog::{Catalog, Delta};
 
 /// One published version of the site.
@@ -40,13 +44,19 @@ pub struct Snapshot {
     /// Subscription documents, the index, OPML, the stylesheet: few (a handful per feed),
     /// requested all the time, so kept for as long as this version and carried over.
     cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
-    /// Archive pages: thousands at news-site scale and rarely requested, so shared across
-    /// versions and bounded by bytes.
-    archives: Arc<ArchiveCache>,
+    /// Renderings shared by every version of one store: archive pages (thousands at
+    /// news-site scale and rarely requested) and the last good rendering of each document,
+    /// both bounded by bytes.
+    archives: Arc<Renderings>,
 }
 
 /// Bytes of rendered archive pages (all encodings) kept across versions.
 const ARCHIVE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bytes of last good renderings kept for documents whose re-render fails. Most of them are
+/// the very renderings the current snapshot serves (shared, not copied), so this bounds how
+/// many documents have a fallback more than it adds memory.
+const LAST_GOOD_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 struct RenderedWeight;
@@ -57,12 +67,99 @@ impl quick_cache::Weighter<[u8; 32], Arc<Rendered>> for RenderedWeight {
     }
 }
 
-/// Archive pages keyed by a fingerprint of everything they are rendered from, so a page
-/// whose entries did not change is found again whatever version asks for it.
-type ArchiveCache = quick_cache::sync::Cache<[u8; 32], Arc<Rendered>, RenderedWeight>;
+impl quick_cache::Weighter<DocId, LastGood> for RenderedWeight {
+    fn weight(&self, _key: &DocId, good: &LastGood) -> u64 {
+        good.document.weight() as u64
+    }
+}
 
-fn new_archive_cache() -> ArchiveCache {
-    quick_cache::sync::Cache::with_weighter(4_096, ARCHIVE_CACHE_BYTES, RenderedWeight)
+/// A good rendering, and the version that rendered it (so an old snapshot that renders late
+/// does not replace a newer version's bytes).
+#[derive(Clone)]
+struct LastGood {
+    generation: u64,
+    document: Arc<Rendered>,
+}
+
+/// Renderings kept across versions, shared by every snapshot of one store.
+struct Renderings {
+    /// Archive pages keyed by a fingerprint of everything they are rendered from, so a page
+    /// whose entries did not change is found again whatever version asks for it.
+    archives: quick_cache::sync::Cache<[u8; 32], Arc<Rendered>, RenderedWeight>,
+    /// The newest good rendering of each document, served when a later version fails to
+    /// render it: a rebuild must never replace good bytes with nothing.
+    last_good: quick_cache::sync::Cache<DocId, LastGood, RenderedWeight>,
+}
+
+impl Renderings {
+    fn new() -> Self {
+        Self {
+            archives: quick_cache::sync::Cache::with_weighter(
+                4_096,
+                ARCHIVE_CACHE_BYTES,
+                RenderedWeight,
+            ),
+            last_good: quick_cache::sync::Cache::with_weighter(
+                4_096,
+                LAST_GOOD_BYTES,
+                RenderedWeight,
+            ),
+        }
+    }
+
+    fn remember(&self, id: &DocId, generation: u64, document: &Arc<Rendered>) {
+        // Two versions racing here may both pass the check; either result is a good
+        // rendering, which is all a fallback needs.
+        if self
+            .last_good
+            .get(id)
+            .is_none_or(|kept| kept.generation <= generation)
+        {
+            self.last_good.insert(
+                id.clone(),
+                LastGood {
+                    generation,
+                    document: Arc::clone(document),
+                },
+            );
+        }
+    }
+
+    fn last_good(&self, id: &DocId) -> Option<Arc<Rendered>> {
+        self.last_good.get(id).map(|kept| kept.document)
+    }
+}
+
+/// What [`Snapshot::document`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The document.
+    Found(Arc<Rendered>),
+    /// No such document in this version: an unknown category, an archive page past the last.
+    NotFound,
+    /// Something went wrong, but there is a good rendering to serve: the last good bytes of a
+    /// document whose render failed, or the cached bytes behind a recovered lock. The fault
+    /// is reported once; later lookups of the same document in this version find it.
+    Degraded {
+        /// What to serve.
+        document: Arc<Rendered>,
+        /// What went wrong.
+        fault: Fault,
+    },
+    /// The document exists but could not be rendered, and there are no good bytes to serve.
+    Failed(Fault),
+}
+
+/// A server-side failure behind a [`Lookup`].
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    /// The document could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A thread panicked while holding the cache of rendered documents. The cache is only
+    /// ever added to, whole entries at a time, so it is still sound and is used as is.
+    #[error("the rendered-document cache was poisoned by a panic (recovered)")]
+    Poisoned,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -76,9 +173,19 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// The rendered document for `id`, rendering and compressing it on first request.
-    /// `None` when the document does not exist in this version.
-    pub fn document(&self, id: &DocId) -> Option<Arc<Rendered>> {
+    /// The rendered document for `id`, rendering it on first request (compressed encodings
+    /// follow on first use, see [`Rendered`]).
+    pub fn document(&self, id: &DocId) -> Lookup {
+        self.document_with(id, documents::render)
+    }
+
+    /// [`Snapshot::document`] with the renderer as a parameter, so tests can make it fail:
+    /// the real serializers cannot be made to fail from any input.
+    fn document_with(
+        &self,
+        id: &DocId,
+        render: impl Fn(Context<'_>, &DocId) -> Result<Option<Document>, RenderError>,
+    ) -> Lookup {
         let ctx = Context {
             config: &self.config,
             feeds: &self.feeds,
@@ -89,9 +196,13 @@ impl Snapshot {
             ..
         } = id
         {
-            let feed = self.feeds.get(scope)?;
+            let Some(feed) = self.feeds.get(scope) else {
+                return Lookup::NotFound;
+            };
             let limit = self.config.feeds.limit;
-            let entries = feed.page(Page::Archive(*n), limit)?;
+            let Some(entries) = feed.page(Page::Archive(*n), limit) else {
+                return Lookup::NotFound;
+            };
             // The page's bytes depend on its path, its entries, and whether a newer archive
             // page exists (its `next-archive` link); nothing else varies within one store.
             let mut h = blake3::Hasher::new();
@@ -102,30 +213,88 @@ impl Snapshot {
                 h.update(post.source.as_bytes());
             }
             let key = *h.finalize().as_bytes();
-            return self
-                .archives
-                .get_or_insert_with(&key, || {
-                    documents::render(ctx, id)
-                        .map(|doc| Arc::new(Rendered::new(doc)))
-                        .ok_or(())
-                })
-                .ok();
+            let mut fault = None;
+            let found = self.archives.archives.get_or_insert_with(&key, || {
+                match render(ctx, id) {
+                    Ok(Some(doc)) => Ok(self.remember(id, doc)),
+                    Ok(None) => Err(()),
+                    // Kept under this key, the last good bytes serve until the page's
+                    // entries change: rendering the same entries again would fail again.
+                    Err(e) => {
+                        fault = Some(Fault::Render(e));
+                        self.archives.last_good(id).ok_or(())
+                    }
+                }
+            });
+            return match (found, fault) {
+                (Ok(document), None) => Lookup::Found(document),
+                (Ok(document), Some(fault)) => Lookup::Degraded { document, fault },
+                (Err(()), None) => Lookup::NotFound,
+                (Err(()), Some(fault)) => Lookup::Failed(fault),
+            };
         }
-        if let Some(hit) = self.cache.read().ok()?.get(id) {
-            return Some(Arc::clone(hit));
+        // A poisoned lock is recovered rather than turned into a miss: see `Fault::Poisoned`.
+        let mut poisoned = false;
+        let hit = {
+            let cache = self.cache.read().unwrap_or_else(|e| {
+                poisoned = true;
+                e.into_inner()
+            });
+            cache.get(id).cloned()
+        };
+        if let Some(hit) = hit {
+            return self.found(hit, poisoned);
         }
         // Rendered outside the lock: two requests racing for the same document both render
         // it, which costs a little CPU once but never blocks other documents' readers.
-        let rendered = Arc::new(Rendered::new(documents::render(ctx, id)?));
-        let mut cache = self.cache.write().ok()?;
-        Some(Arc::clone(cache.entry(id.clone()).or_insert(rendered)))
+        let (rendered, fault) = match render(ctx, id) {
+            Ok(Some(doc)) => (self.remember(id, doc), None),
+            Ok(None) => return Lookup::NotFound,
+            Err(e) => match self.archives.last_good(id) {
+                // Cached in this version, the last good bytes serve until the next one: the
+                // same inputs would fail the same way.
+                Some(good) => (good, Some(Fault::Render(e))),
+                None => return Lookup::Failed(Fault::Render(e)),
+            },
+        };
+        let document = {
+            let mut cache = self.cache.write().unwrap_or_else(|e| {
+                poisoned = true;
+                e.into_inner()
+            });
+            Arc::clone(cache.entry(id.clone()).or_insert(rendered))
+        };
+        match fault {
+            Some(fault) => Lookup::Degraded { document, fault },
+            None => self.found(document, poisoned),
+        }
+    }
+
+    /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
+    fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
+        let rendered = Arc::new(Rendered::new(doc));
+        self.archives.remember(id, self.generation, &rendered);
+        rendered
+    }
+
+    /// A found document, reported as degraded by the one lookup that clears a poisoned lock.
+    fn found(&self, document: Arc<Rendered>, poisoned: bool) -> Lookup {
+        if poisoned {
+            self.cache.clear_poison();
+            Lookup::Degraded {
+                document,
+                fault: Fault::Poisoned,
+            }
+        } else {
+            Lookup::Found(document)
+        }
     }
 }
 
 /// The currently published snapshot, shared by every request handler.
 pub struct Store {
     current: ArcSwapOption<Snapshot>,
-    archives: Arc<ArchiveCache>,
+    archives: Arc<Renderings>,
 }
 
 impl std::fmt::Debug for Store {
@@ -147,7 +316,7 @@ impl Store {
     pub fn new() -> Self {
         Self {
             current: ArcSwapOption::empty(),
-            archives: Arc::new(new_archive_cache()),
+            archives: Arc::new(Renderings::new()),
         }
     }
 

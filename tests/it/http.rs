@@ -328,22 +328,18 @@ fn healthz_is_503_until_the_first_load() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = tidings::http::AppState { store, metrics };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = tidings::http::server(state, listener).expect("server");
-            let _ = tx.send(server.handle());
-            server.await
-        })
-    });
-    let handle = rx.recv().expect("started");
+    let server = tidings::http::Server::start(state, listener).expect("server");
+    assert_eq!(server.addr(), addr);
     let h = request(addr, "GET", "/healthz", &[]);
     assert_eq!(h.status, 503);
+    assert_eq!(h.header("cache-control"), Some("no-store"));
     let feed = request(addr, "GET", "/feed.atom", &[]);
     assert_eq!(feed.status, 503);
     assert_eq!(feed.header("retry-after"), Some("1"));
-    actix_web::rt::System::new().block_on(handle.stop(true));
-    thread.join().expect("joined").expect("server ran");
+    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    server.stop();
+    // Stopped means stopped: the port no longer answers.
+    assert!(std::net::TcpStream::connect(addr).is_err());
 }
 
 #[test]
