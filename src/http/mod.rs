@@ -288,3 +288,117 @@ fn classify(path: &str, id: Option<&DocId>) -> (Kind, metrics::Format) {
         None => (Kind::Unknown, metrics::Format::None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! How store faults become responses. No input makes the real serializers fail (see the
+    //! store's tests), so these hand the mapping the lookups a failure would produce.
+
+    use actix_web::body::MessageBody;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::documents::{Document, RenderError};
+    use crate::store::Rendered;
+
+    fn shared() -> Shared {
+        Shared {
+            state: AppState {
+                store: Arc::new(Store::new()),
+                metrics: Arc::new(Metrics::new()),
+            },
+            headers: HeaderCache::new(),
+        }
+    }
+
+    fn rendered(text: &'static str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(Document {
+            body: Bytes::from_static(text.as_bytes()),
+            media_type: "text/html",
+            last_modified: None,
+        }))
+    }
+
+    fn render_fault() -> Fault {
+        let cause = serde_json::from_str::<u8>("not json").expect_err("invalid JSON");
+        Fault::Render(RenderError::Json(cause))
+    }
+
+    fn respond(lookup: Lookup, shared: &Shared) -> (u16, Option<String>, Bytes) {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let response = answer(&req, &DocId::Index, lookup, 300, shared);
+        let status = response.status().as_u16();
+        let cache = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let nosniff = response.headers().get(header::X_CONTENT_TYPE_OPTIONS);
+        assert_eq!(nosniff.and_then(|v| v.to_str().ok()), Some("nosniff"));
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, cache, body)
+    }
+
+    fn server_errors(metrics: &Metrics, cause: &str) -> String {
+        let text = metrics.encode();
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "tidings_http_server_errors_total{{cause=\"{cause}\"}}"
+                ))
+            })
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    #[test]
+    fn a_failed_render_is_a_500_that_is_counted() {
+        let shared = shared();
+        let (status, cache, body) = respond(Lookup::Failed(render_fault()), &shared);
+        assert_eq!(status, 500);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert!(!body.is_empty());
+        assert_eq!(
+            server_errors(&shared.state.metrics, "render"),
+            "tidings_http_server_errors_total{cause=\"render\"} 1"
+        );
+    }
+
+    #[test]
+    fn degraded_lookups_serve_their_bytes_and_are_counted() {
+        let shared = shared();
+        let document = rendered("last good");
+        let (status, cache, body) = respond(
+            Lookup::Degraded {
+                document: Arc::clone(&document),
+                fault: render_fault(),
+            },
+            &shared,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(cache.as_deref(), Some("public, max-age=300"));
+        assert_eq!(body, Bytes::from_static(b"last good"));
+        let (status, _, body) = respond(
+            Lookup::Degraded {
+                document,
+                fault: Fault::Poisoned,
+            },
+            &shared,
+        );
+        assert_eq!((status, &body[..]), (200, &b"last good"[..]));
+        let metrics = &shared.state.metrics;
+        assert!(server_errors(metrics, "render").ends_with(" 1"));
+        assert!(server_errors(metrics, "lock").ends_with(" 1"));
+    }
+
+    #[test]
+    fn found_and_not_found_are_not_server_errors() {
+        let shared = shared();
+        let (status, _, body) = respond(Lookup::Found(rendered("fine")), &shared);
+        assert_eq!((status, &body[..]), (200, &b"fine"[..]));
+        let (status, cache, _) = respond(Lookup::NotFound, &shared);
+        assert_eq!(status, 404);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert_eq!(server_errors(&shared.state.metrics, "render"), "");
+    }
+}

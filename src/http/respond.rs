@@ -116,13 +116,13 @@ impl DocumentHeaders {
 /// The `ETag` of a document version.
 fn etag(fingerprint: &Fingerprint) -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut tag = [0u8; 35];
+    let mut tag = [0u8; 36];
     tag[..3].copy_from_slice(b"W/\"");
     for (i, byte) in fingerprint.as_bytes()[..16].iter().enumerate() {
         tag[3 + 2 * i] = HEX[usize::from(byte >> 4)];
         tag[4 + 2 * i] = HEX[usize::from(byte & 0xf)];
     }
-    tag[34] = b'"';
+    tag[35] = b'"';
     HeaderValue::from_bytes(&tag).unwrap_or(HeaderValue::from_static("W/\"\""))
 }
 
@@ -313,4 +313,52 @@ pub(super) fn method_not_allowed() -> HttpResponse {
 
 pub(super) fn uri_too_long() -> HttpResponse {
     plain(StatusCode::URI_TOO_LONG).body("path too long\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_is_the_first_128_bits_of_the_hash_in_hex() {
+        for bytes in [&b""[..], b"<feed/>", &[0xff; 4096]] {
+            let expected = format!("W/\"{}\"", &blake3::hash(bytes).to_hex()[..32]);
+            assert_eq!(
+                etag(&Fingerprint::of(bytes)).to_str().ok(),
+                Some(&*expected)
+            );
+        }
+    }
+
+    #[test]
+    fn every_response_kind_states_its_cache_policy_and_nosniff() {
+        let header = |r: &HttpResponse, name| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        for response in [
+            healthz(None),
+            metrics(String::new()),
+            not_found(),
+            loading(),
+            server_error(),
+            method_not_allowed(),
+            uri_too_long(),
+        ] {
+            let status = response.status();
+            assert_eq!(
+                header(&response, header::X_CONTENT_TYPE_OPTIONS).as_deref(),
+                Some("nosniff"),
+                "{status}"
+            );
+            assert_eq!(
+                header(&response, header::CACHE_CONTROL).as_deref(),
+                Some("no-store"),
+                "{status}"
+            );
+            assert_eq!(header(&response, header::VARY), None, "{status}");
+        }
+    }
 }

@@ -366,3 +366,239 @@ fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
         DocId::Stylesheet => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fault paths of `Snapshot::document`. No input makes the real serializers fail, so
+    //! these drive it with a fake renderer.
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use bytes::Bytes;
+    use chrono::Utc;
+
+    use super::*;
+    use crate::documents::Format;
+    use crate::posts::{self, Loaded};
+
+    /// Snapshots of one store, as `publish` would make them, with fixed posts.
+    struct Versions {
+        config: Arc<Config>,
+        feeds: Feeds,
+        archives: Arc<Renderings>,
+        generation: AtomicU64,
+    }
+
+    impl Versions {
+        /// Five posts, two per page: the site feed has two archive pages.
+        fn new() -> Self {
+            let mut config = Config::defaults();
+            config.feeds.limit = 2;
+            let posts: Vec<_> = (1..=5)
+                .map(|d| {
+                    let text = format!("---\ntitle: Post {d}\ndate: 2022-05-0{d}\n---\nBody {d}\n");
+                    match posts::load_post(&format!("p{d}.md"), text.as_bytes(), &config) {
+                        Ok(Loaded::Post(p)) => Arc::new(*p),
+                        other => panic!("a post: {other:?}"),
+                    }
+                })
+                .collect();
+            let feeds = Feeds::group(&posts, Utc::now(), false);
+            Self {
+                config: Arc::new(config),
+                feeds,
+                archives: Arc::new(Renderings::new()),
+                generation: AtomicU64::new(0),
+            }
+        }
+
+        /// The next version, with nothing rendered yet.
+        fn next(&self) -> Snapshot {
+            Snapshot {
+                config: Arc::clone(&self.config),
+                feeds: self.feeds.clone(),
+                errors: Arc::new(Vec::new()),
+                posts: 5,
+                published_at: SystemTime::now(),
+                generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+                cache: RwLock::new(HashMap::new()),
+                archives: Arc::clone(&self.archives),
+            }
+        }
+    }
+
+    fn good(
+        text: &'static str,
+    ) -> impl Fn(Context<'_>, &DocId) -> Result<Option<Document>, RenderError> {
+        move |_, _| {
+            Ok(Some(Document {
+                body: Bytes::from_static(text.as_bytes()),
+                media_type: "text/html",
+                last_modified: None,
+            }))
+        }
+    }
+
+    fn failing(_: Context<'_>, _: &DocId) -> Result<Option<Document>, RenderError> {
+        let cause = serde_json::from_str::<u8>("not json").expect_err("invalid JSON");
+        Err(RenderError::Json(cause))
+    }
+
+    fn body(lookup: &Lookup) -> Option<&[u8]> {
+        match lookup {
+            Lookup::Found(doc) | Lookup::Degraded { document: doc, .. } => Some(&doc.identity),
+            Lookup::NotFound | Lookup::Failed(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_failed_render_without_good_bytes_is_a_failure_not_a_miss() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        for id in [
+            DocId::Index,
+            DocId::Feed {
+                scope: Scope::Site,
+                page: Page::Archive(1),
+                format: Format::Atom,
+            },
+        ] {
+            let lookup = snapshot.document_with(&id, failing);
+            assert!(
+                matches!(lookup, Lookup::Failed(Fault::Render(RenderError::Json(_)))),
+                "{id:?}: {lookup:?}"
+            );
+            // Nothing was cached: the next request tries again.
+            assert!(matches!(
+                snapshot.document_with(&id, good("now fine")),
+                Lookup::Found(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_failed_render_serves_the_last_good_bytes_and_reports_once() {
+        let versions = Versions::new();
+        for id in [
+            DocId::Index,
+            DocId::current(Scope::Site, Format::Json),
+            DocId::Feed {
+                scope: Scope::Site,
+                page: Page::Archive(2),
+                format: Format::Rss,
+            },
+        ] {
+            let first = versions.next();
+            let lookup = first.document_with(&id, good("version one"));
+            assert!(matches!(lookup, Lookup::Found(_)), "{id:?}");
+            // Archive pages are cached across versions by their entries; emptying that cache
+            // stands in for a version whose entries changed, which renders anew.
+            versions.archives.archives.clear();
+
+            let second = versions.next();
+            let lookup = second.document_with(&id, failing);
+            assert!(
+                matches!(
+                    lookup,
+                    Lookup::Degraded {
+                        fault: Fault::Render(_),
+                        ..
+                    }
+                ),
+                "{id:?}: {lookup:?}"
+            );
+            assert_eq!(body(&lookup), Some(&b"version one"[..]), "{id:?}");
+            // Reported once: the same inputs would fail again, so the good bytes stay.
+            let again = second.document_with(&id, failing);
+            assert!(matches!(again, Lookup::Found(_)), "{id:?}: {again:?}");
+            assert_eq!(body(&again), Some(&b"version one"[..]));
+        }
+    }
+
+    #[test]
+    fn a_late_render_of_an_old_version_does_not_replace_newer_good_bytes() {
+        let versions = Versions::new();
+        let old = versions.next();
+        let new = versions.next();
+        assert!(matches!(
+            new.document_with(&DocId::Index, good("new")),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            old.document_with(&DocId::Index, good("old")),
+            Lookup::Found(_)
+        ));
+        let newest = versions.next();
+        assert_eq!(
+            body(&newest.document_with(&DocId::Index, failing)),
+            Some(&b"new"[..])
+        );
+    }
+
+    #[test]
+    fn missing_documents_are_not_found_whatever_the_renderer() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        let past_the_last = DocId::Feed {
+            scope: Scope::Site,
+            page: Page::Archive(3),
+            format: Format::Atom,
+        };
+        // The store itself knows which archive pages exist; for everything else the
+        // renderer says.
+        assert!(matches!(
+            snapshot.document_with(&past_the_last, failing),
+            Lookup::NotFound
+        ));
+        let unknown = DocId::current(Scope::Category("nope".into()), Format::Atom);
+        assert!(matches!(snapshot.document(&unknown), Lookup::NotFound));
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, |_, _| Ok(None)),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_poisoned_cache_is_recovered_and_reported_once() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, good("cached")),
+            Lookup::Found(_)
+        ));
+        std::thread::scope(|s| {
+            let poisoner = s.spawn(|| {
+                let _guard = snapshot.cache.write();
+                panic!("poisoning the cache on purpose");
+            });
+            assert!(poisoner.join().is_err());
+        });
+        assert!(snapshot.cache.is_poisoned());
+
+        let lookup = snapshot.document_with(&DocId::Index, failing);
+        assert!(
+            matches!(
+                lookup,
+                Lookup::Degraded {
+                    fault: Fault::Poisoned,
+                    ..
+                }
+            ),
+            "{lookup:?}"
+        );
+        assert_eq!(
+            body(&lookup),
+            Some(&b"cached"[..]),
+            "the cached bytes serve"
+        );
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, failing),
+            Lookup::Found(_)
+        ));
+        // Documents not cached yet still render into the recovered cache.
+        assert!(matches!(
+            snapshot.document_with(&DocId::Opml, good("opml")),
+            Lookup::Found(_)
+        ));
+    }
+}

@@ -499,3 +499,77 @@ fn archive_pages_are_served_and_survive_newer_edits() {
     );
     assert_eq!(again.status, 304, "the archive page kept its ETag");
 }
+
+#[test]
+fn every_response_states_its_cache_policy_and_feeds_keep_their_headers() {
+    let s = small_site();
+    fn names(r: &Response) -> Vec<&str> {
+        let mut n: Vec<&str> = r
+            .headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            // Added by actix, and an answer to the test client's `Connection: close`.
+            .filter(|n| !matches!(*n, "date" | "connection"))
+            .collect();
+        n.sort_unstable();
+        n
+    }
+    // A feed: exactly these headers, and an ETag that is the first 128 bits of the BLAKE3
+    // hash of the identity bytes, so ETags stay what clients already hold.
+    let full = s.get("/feed.atom");
+    assert_eq!(
+        names(&full),
+        [
+            "cache-control",
+            "content-length",
+            "content-type",
+            "etag",
+            "last-modified",
+            "vary",
+            "x-content-type-options"
+        ]
+    );
+    let etag = full.header("etag").expect("etag");
+    assert_eq!(
+        etag,
+        format!("W/\"{}\"", &blake3::hash(&full.body).to_hex()[..32])
+    );
+    let gz = s.request("GET", "/feed.atom", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(names(&gz).len(), names(&full).len() + 1);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let not_modified = s.request("GET", "/feed.atom", &[("If-None-Match", etag)]);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(
+        names(&not_modified),
+        [
+            "cache-control",
+            "etag",
+            "last-modified",
+            "vary",
+            "x-content-type-options"
+        ]
+    );
+
+    // Everything else describes this moment: never stored, never sniffed.
+    let long = format!("/{}", "a".repeat(5000));
+    for (method, path, status) in [
+        ("GET", "/healthz", 200),
+        ("GET", "/metrics", 200),
+        ("GET", "/category/nope.atom", 404),
+        ("GET", "/nope", 404),
+        ("POST", "/feed.atom", 405),
+        ("GET", long.as_str(), 414),
+    ] {
+        let r = s.request(method, path, &[]);
+        let path = &path[..path.len().min(20)];
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("vary"), None, "{path}");
+        assert!(r.header("content-type").is_some(), "{path}");
+    }
+}
