@@ -1,5 +1,6 @@
 //! The running service: the store, the watcher that feeds it, and the HTTP server that reads
-//! it, started in the right order and stopped in the right order.
+//! it, started in the right order and stopped in the right order. Wiring only: how to serve
+//! HTTP (and the actix runtime that does it) is [`http::Server`]'s business.
 //!
 //! The listener is bound first and the content loads in the background, so `/healthz` answers
 //! 503 during the load instead of the port refusing connections — an orchestrator then knows
