@@ -57,7 +57,7 @@ fn render_subscription_document(c: &mut Criterion) {
         // Bodies render once and are cached, as in the service; this measures the document.
         let _ = documents::render(ctx, &id);
         c.bench_function(&format!("render category feed ({})", format.ext()), |b| {
-            b.iter(|| documents::render(ctx, black_box(&id)).map(|d| d.body.len()))
+            b.iter(|| documents::render(ctx, black_box(&id)).map(|d| d.map(|d| d.body.len())))
         });
     }
     let _ = Arc::clone(&feeds.site);

@@ -82,8 +82,16 @@ pub fn export(
             .par_iter()
             .map(|(id, rel)| {
                 let bytes = match documents::render(ctx, id) {
-                    Some(doc) => doc.body,
-                    None => return Ok(0),
+                    Ok(Some(doc)) => doc.body,
+                    Ok(None) => return Ok(0),
+                    // A document that cannot be serialized fails the export rather than
+                    // leaving an empty file behind.
+                    Err(e) => {
+                        return Err(ExportError::Write {
+                            path: staging.join(rel),
+                            source: std::io::Error::other(e),
+                        });
+                    }
                 };
                 let path = staging.join(rel);
                 if let Some(parent) = path.parent() {

@@ -1,12 +1,14 @@
 //! Prometheus metrics for `/metrics`.
 //!
-//! Label values come from small fixed sets (document kind, format, status code), never from
-//! category or tag names, so the number of series stays bounded whatever the content holds.
+//! Label values come from small fixed sets — the enums [`Kind`], [`Format`] and [`Cause`], and
+//! the status codes tidings sends — never from category or tag names, so the number of series
+//! stays bounded whatever the content holds.
 
+use std::fmt::Write;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -15,17 +17,145 @@ use prometheus_client::registry::Registry;
 
 use crate::store::Snapshot;
 
+/// What a request asked for, as the `kind` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Kind {
+    /// A subscription document (including jekyll-feed's paths).
+    Feed,
+    /// An archive page.
+    Archive,
+    /// The OPML list.
+    Opml,
+    /// The HTML index.
+    Index,
+    /// The XSL stylesheet.
+    Stylesheet,
+    /// `/healthz`.
+    Healthz,
+    /// `/metrics`.
+    Metrics,
+    /// A path that names no document.
+    Unknown,
+}
+
+impl Kind {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Feed => "feed",
+            Kind::Archive => "archive",
+            Kind::Opml => "opml",
+            Kind::Index => "index",
+            Kind::Stylesheet => "stylesheet",
+            Kind::Healthz => "healthz",
+            Kind::Metrics => "metrics",
+            Kind::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this kind is a published document, which the not-modified ratio counts.
+    pub fn is_document(self) -> bool {
+        !matches!(self, Kind::Healthz | Kind::Metrics | Kind::Unknown)
+    }
+}
+
+/// The format of what a request asked for, as the `format` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Format {
+    /// Atom.
+    Atom,
+    /// RSS.
+    Rss,
+    /// JSON Feed.
+    Json,
+    /// OPML.
+    Opml,
+    /// HTML.
+    Html,
+    /// XSL.
+    Xsl,
+    /// Not a document.
+    None,
+}
+
+impl Format {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Rss => "rss",
+            Format::Json => "json",
+            Format::Opml => "opml",
+            Format::Html => "html",
+            Format::Xsl => "xsl",
+            Format::None => "none",
+        }
+    }
+}
+
+impl From<crate::documents::Format> for Format {
+    fn from(format: crate::documents::Format) -> Self {
+        match format {
+            crate::documents::Format::Atom => Format::Atom,
+            crate::documents::Format::Rss => Format::Rss,
+            crate::documents::Format::Json => Format::Json,
+        }
+    }
+}
+
+/// Why the server failed a request (or served last good bytes instead), as the `cause` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Cause {
+    /// A document could not be rendered.
+    Render,
+    /// A lock was found poisoned by a panic.
+    Lock,
+}
+
+impl Cause {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cause::Render => "render",
+            Cause::Lock => "lock",
+        }
+    }
+}
+
+impl EncodeLabelValue for Kind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.label())
+    }
+}
+
+impl EncodeLabelValue for Format {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.label())
+    }
+}
+
+impl EncodeLabelValue for Cause {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.label())
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    kind: &'static str,
-    format: &'static str,
+    kind: Kind,
+    format: Format,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
-    kind: &'static str,
-    format: &'static str,
+    kind: Kind,
+    format: Format,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: Cause,
 }
 
 /// Every metric the service exports.
@@ -34,6 +164,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     bytes: Family<KindLabels, Counter>,
+    server_errors: Family<CauseLabels, Counter>,
     responses: Counter,
     not_modified: Counter,
     not_modified_ratio: Gauge<f64, AtomicU64>,
@@ -57,6 +188,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("tidings");
         let requests = Family::<RequestLabels, Counter>::default();
         let bytes = Family::<KindLabels, Counter>::default();
+        let server_errors = Family::<CauseLabels, Counter>::default();
         let responses = Counter::default();
         let not_modified = Counter::default();
         let not_modified_ratio = Gauge::<f64, AtomicU64>::default();
@@ -77,6 +209,12 @@ impl Metrics {
             "http_response_body_bytes",
             "Body bytes sent, by document kind and format",
             bytes.clone(),
+        );
+        registry.register(
+            "http_server_errors",
+            "Server-side failures behind requests, by cause, whether the request then got \
+             last good bytes or a 500",
+            server_errors.clone(),
         );
         registry.register(
             "http_not_modified_ratio",
@@ -105,6 +243,7 @@ impl Metrics {
             registry,
             requests,
             bytes,
+            server_errors,
             responses,
             not_modified,
             not_modified_ratio,
@@ -118,13 +257,7 @@ impl Metrics {
     }
 
     /// Counts one response.
-    pub fn observe_request(
-        &self,
-        kind: &'static str,
-        format: &'static str,
-        status: u16,
-        body_bytes: u64,
-    ) {
+    pub fn observe_request(&self, kind: Kind, format: Format, status: u16, body_bytes: u64) {
         self.requests
             .get_or_create(&RequestLabels {
                 kind,
@@ -135,13 +268,19 @@ impl Metrics {
         self.bytes
             .get_or_create(&KindLabels { kind, format })
             .inc_by(body_bytes);
-        let is_document = !matches!(kind, "healthz" | "metrics" | "unknown");
-        if is_document && matches!(status, 200 | 304) {
+        if kind.is_document() && matches!(status, 200 | 304) {
             self.responses.inc();
             if status == 304 {
                 self.not_modified.inc();
             }
         }
+    }
+
+    /// Counts one server-side failure.
+    pub fn observe_server_error(&self, cause: Cause) {
+        self.server_errors
+            .get_or_create(&CauseLabels { cause })
+            .inc();
     }
 
     /// Records a published rebuild.

@@ -1,5 +1,6 @@
 //! The running service: the store, the watcher that feeds it, and the HTTP server that reads
-//! it, started in the right order and stopped in the right order.
+//! it, started in the right order and stopped in the right order. Wiring only: how to serve
+//! HTTP (and the actix runtime that does it) is [`http::Server`]'s business.
 //!
 //! The listener is bound first and the content loads in the background, so `/healthz` answers
 //! 503 during the load instead of the port refusing connections — an orchestrator then knows
@@ -7,7 +8,6 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
@@ -30,8 +30,8 @@ pub enum ServeError {
     #[error(transparent)]
     Watch(#[from] WatchError),
     /// The HTTP server failed.
-    #[error("the HTTP server failed: {0}")]
-    Server(std::io::Error),
+    #[error(transparent)]
+    Server(#[from] http::ServerError),
 }
 
 /// Binds the configured address.
@@ -63,15 +63,13 @@ pub struct Running {
     pub store: Arc<Store>,
     /// Its metrics.
     pub metrics: Arc<Metrics>,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<http::Server>,
     watcher: Option<Watcher>,
 }
 
 impl Running {
     /// Starts the service on `listener` in the background.
     pub fn start(config: Config, listener: TcpListener) -> Result<Self, ServeError> {
-        let addr = listener.local_addr().map_err(ServeError::Server)?;
         let config = Arc::new(config);
         let store = Arc::new(Store::new());
         let metrics = Arc::new(Metrics::new());
@@ -84,26 +82,18 @@ impl Running {
             store: Arc::clone(&store),
             metrics: Arc::clone(&metrics),
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("tidings-http".into())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = http::server(state, listener)?;
-                    let _ = tx.send(server.handle());
-                    server.await
-                })
-            })
-            .map_err(ServeError::Server)?;
-        let handle = rx.recv().map_err(|_| {
-            ServeError::Server(std::io::Error::other("the HTTP server did not start"))
-        })?;
+        let server = match http::Server::start(state, listener) {
+            Ok(server) => server,
+            Err(e) => {
+                watcher.stop();
+                return Err(e.into());
+            }
+        };
         Ok(Self {
-            addr,
+            addr: server.addr(),
             store,
             metrics,
-            handle,
-            thread: Some(thread),
+            server: Some(server),
             watcher: Some(watcher),
         })
     }
@@ -113,27 +103,24 @@ impl Running {
         self.shutdown();
     }
 
-    /// Waits until the server stops by itself (SIGTERM or SIGINT: actix stops accepting and
+    /// Waits until the server stops by itself (SIGTERM or SIGINT: it stops accepting and
     /// finishes in-flight responses), then stops the watcher.
     pub fn wait(mut self) -> Result<(), ServeError> {
-        let result = match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the HTTP thread panicked"))),
+        let result = match self.server.take() {
+            Some(server) => server.wait(),
             None => Ok(()),
         };
         tracing::info!("shutting down");
         if let Some(w) = self.watcher.take() {
             w.stop();
         }
-        result.map_err(ServeError::Server)
+        result.map_err(ServeError::from)
     }
 
+    /// The server first, so no request sees the watcher gone.
     fn shutdown(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let stopped = self.handle.stop(true);
-            actix_web::rt::System::new().block_on(stopped);
-            let _ = thread.join();
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
         if let Some(w) = self.watcher.take() {
             w.stop();

@@ -8,13 +8,13 @@ use atom_syndication::{
 };
 use bytes::Bytes;
 
-use super::{GENERATOR, PageView, with_stylesheet};
+use super::{GENERATOR, PageView, RenderError, with_stylesheet};
 use crate::posts::{Author, Post};
 
 pub(crate) const FH_NS: &str = "http://purl.org/syndication/history/1.0";
 pub(crate) const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
-pub(crate) fn render(view: &PageView<'_>) -> Bytes {
+pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     let mut links = vec![
         link(&view.self_url, "self", Some("application/atom+xml")),
         link(&view.home_url, "alternate", Some("text/html")),
@@ -70,12 +70,13 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
         write_document_declaration: true,
         indent_size: None,
     };
-    // Writing into a Vec cannot fail for I/O reasons, and the values are plain strings; an
-    // error here would be a bug in the writer, so an empty body is the least-bad answer.
+    // Writing into a Vec cannot fail for I/O reasons and the values are plain strings, so an
+    // error would be a writer bug; it is still reported rather than written as an empty body
+    // that would go out with a valid ETag.
     let xml = feed
         .write_with_config(Vec::new(), config)
-        .unwrap_or_default();
-    with_stylesheet(xml, &view.stylesheet_href)
+        .map_err(RenderError::Atom)?;
+    Ok(with_stylesheet(xml, &view.stylesheet_href))
 }
 
 fn entry(view: &PageView<'_>, post: &Post) -> Entry {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::PageView;
+use super::{PageView, RenderError};
 use crate::posts::{Author, Post};
 
 #[derive(Serialize)]
@@ -53,7 +53,7 @@ struct JsonItem<'a> {
     language: Option<&'a str>,
 }
 
-pub(crate) fn render(view: &PageView<'_>) -> Bytes {
+pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &view.title,
@@ -74,8 +74,11 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
             .collect(),
         items: view.entries.iter().map(|p| item(view, p)).collect(),
     };
-    // Serializing plain strings into a Vec cannot fail.
-    Bytes::from(serde_json::to_vec(&feed).unwrap_or_default())
+    // Serializing plain strings into a Vec cannot fail; if it ever did, the error is reported
+    // rather than sent as an empty body.
+    serde_json::to_vec(&feed)
+        .map(Bytes::from)
+        .map_err(RenderError::Json)
 }
 
 fn item<'a>(view: &'a PageView<'_>, post: &'a Post) -> JsonItem<'a> {

@@ -3,7 +3,9 @@
 //!
 //! [`render`] is a pure function of (config, feeds, document id): no clock, no file system,
 //! no network. That is what makes the bytes identical run after run and machine after
-//! machine, and so what makes a hash of them a trustworthy ETag. Start at [`render`]; each
+//! machine, and so what makes a hash of them a trustworthy ETag. It tells a document that
+//! does not exist (`Ok(None)`) from one that exists but could not be written
+//! ([`RenderError`]), so a serializer failure can never pass for an empty document. Start at [`render`]; each
 //! format lives in its own submodule and only serializes the [`PageView`] built here, so that
 //! the three formats cannot disagree about titles, links, dates or archive chains.
 
@@ -42,6 +44,25 @@ pub struct Document {
     pub last_modified: Option<DateTime<FixedOffset>>,
 }
 
+/// Why a document that exists could not be written. The serializers write into memory, so
+/// none of these is expected; each would be a bug in a writer or in the values handed to it,
+/// and the caller decides what to serve instead (the server keeps the last good bytes).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The Atom writer failed.
+    #[error("cannot write the Atom document: {0}")]
+    Atom(#[source] atom_syndication::Error),
+    /// The RSS writer failed.
+    #[error("cannot write the RSS document: {0}")]
+    Rss(#[source] ::rss::Error),
+    /// The JSON Feed serializer failed.
+    #[error("cannot write the JSON Feed document: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The OPML writer failed.
+    #[error("cannot write the OPML document: {0}")]
+    Opml(#[source] std::io::Error),
+}
+
 /// What every document is rendered from.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -53,57 +74,68 @@ pub struct Context<'a> {
     pub bodies: &'a Bodies,
 }
 
-/// Renders one document; `None` if it does not exist (an unknown category, an archive page
-/// past the last one).
-pub fn render(ctx: Context<'_>, id: &DocId) -> Option<Document> {
+/// Renders one document: `Ok(None)` if it does not exist (an unknown category, an archive
+/// page past the last one), an error if it exists but a serializer failed.
+pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderError> {
     match id {
         DocId::Feed {
             scope,
             page,
             format,
-        } => {
-            let feed = ctx.feeds.get(scope)?;
-            let view = PageView::new(ctx, feed, *page, *format, id.path())?;
-            Some(render_feed(&view, *format))
-        }
+        } => feed_document(ctx, scope, *page, *format, id),
         DocId::JekyllFeed(category) => {
             let scope = match category {
                 None => Scope::Site,
                 Some(name) => Scope::Category(name.clone()),
             };
-            let feed = ctx.feeds.get(&scope)?;
-            let view = PageView::new(ctx, feed, Page::Current, Format::Atom, id.path())?;
-            Some(render_feed(&view, Format::Atom))
+            feed_document(ctx, &scope, Page::Current, Format::Atom, id)
         }
-        DocId::Opml => Some(Document {
-            body: opml::render(ctx),
+        DocId::Opml => Ok(Some(Document {
+            body: opml::render(ctx)?,
             media_type: "text/x-opml",
             last_modified: last_modified(&ctx.feeds.site.posts),
-        }),
-        DocId::Index => Some(Document {
+        })),
+        DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
             last_modified: last_modified(&ctx.feeds.site.posts),
-        }),
-        DocId::Stylesheet => Some(Document {
+        })),
+        DocId::Stylesheet => Ok(Some(Document {
             body: Bytes::from_static(STYLESHEET.as_bytes()),
             media_type: "text/xsl",
             last_modified: None,
-        }),
+        })),
     }
 }
 
-fn render_feed(view: &PageView<'_>, format: Format) -> Document {
-    let body = match format {
-        Format::Atom => atom::render(view),
-        Format::Rss => rss::render(view),
-        Format::Json => json::render(view),
+/// A feed document of `scope`, `None` if the scope or the page does not exist.
+fn feed_document(
+    ctx: Context<'_>,
+    scope: &Scope,
+    page: Page,
+    format: Format,
+    id: &DocId,
+) -> Result<Option<Document>, RenderError> {
+    let Some(feed) = ctx.feeds.get(scope) else {
+        return Ok(None);
     };
-    Document {
+    let Some(view) = PageView::new(ctx, feed, page, format, id.path()) else {
+        return Ok(None);
+    };
+    render_feed(&view, format).map(Some)
+}
+
+fn render_feed(view: &PageView<'_>, format: Format) -> Result<Document, RenderError> {
+    let body = match format {
+        Format::Atom => atom::render(view)?,
+        Format::Rss => rss::render(view)?,
+        Format::Json => json::render(view)?,
+    };
+    Ok(Document {
         body,
         media_type: format.media_type(),
         last_modified: last_modified(view.entries),
-    }
+    })
 }
 
 /// The HTTP modification time of a document with these entries.

@@ -6,17 +6,17 @@ use bytes::Bytes;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::{Context, DocId, Format, feed_title, feed_url};
+use super::{Context, DocId, Format, RenderError, feed_title, feed_url};
 use crate::feeds::Feed;
 
-pub(crate) fn render(ctx: Context<'_>) -> Bytes {
+pub(crate) fn render(ctx: Context<'_>) -> Result<Bytes, RenderError> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    // Writing to a Vec fails only on a writer bug; the document is then cut short, which the
-    // round-trip tests would catch.
-    let _ = write(ctx, &mut w);
+    // Writing to a Vec fails only on a writer bug; a document cut short is reported, never
+    // served.
+    write(ctx, &mut w).map_err(RenderError::Opml)?;
     let mut out = w.into_inner();
     out.push(b'\n');
-    Bytes::from(out)
+    Ok(Bytes::from(out))
 }
 
 fn write(ctx: Context<'_>, w: &mut Writer<Vec<u8>>) -> std::io::Result<()> {

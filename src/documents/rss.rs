@@ -10,10 +10,10 @@ use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Guid, Item};
 
 use super::atom::{FH_NS, MEDIA_NS, archive_links, link};
-use super::{GENERATOR, PageView, text_as_html, with_stylesheet};
+use super::{GENERATOR, PageView, RenderError, text_as_html, with_stylesheet};
 use crate::posts::Post;
 
-pub(crate) fn render(view: &PageView<'_>) -> Bytes {
+pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     let mut links = vec![link(&view.self_url, "self", Some("application/rss+xml"))];
     archive_links(view, &mut links, Some("application/rss+xml"));
     let mut namespaces = BTreeMap::new();
@@ -46,9 +46,9 @@ pub(crate) fn render(view: &PageView<'_>) -> Bytes {
         namespaces,
         ..Channel::default()
     };
-    // See atom.rs: writing to a Vec only fails on a writer bug.
-    let xml = channel.write_to(Vec::new()).unwrap_or_default();
-    with_stylesheet(xml, &view.stylesheet_href)
+    // See atom.rs: writing to a Vec only fails on a writer bug, which is reported.
+    let xml = channel.write_to(Vec::new()).map_err(RenderError::Rss)?;
+    Ok(with_stylesheet(xml, &view.stylesheet_href))
 }
 
 fn item(view: &PageView<'_>, post: &Post) -> Item {

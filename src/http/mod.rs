@@ -1,29 +1,43 @@
 //! HTTP: the only module that knows actix.
 //!
-//! Every request is answered from memory: the handler loads the current snapshot, looks the
-//! path up with [`DocId::parse`], and hands the rendered document to one response builder
-//! ([`respond`]) that owns every caching and content header. The decisions the builder needs —
-//! 200 or 304 ([`conditional`]), which encoding ([`negotiate`]) — are pure functions tested
-//! without a server. Nothing here touches the file system.
+//! [`Server`] runs the actix server on its own thread over an already bound listener, and
+//! stops it gracefully. Every request is answered from memory: the handler loads the current
+//! snapshot, looks the path up with [`DocId::parse`], and hands the rendered document to one
+//! response builder (`respond`) that owns every caching and content header, and turns the
+//! store's version of a document (its fingerprint and modification time) into `ETag` and
+//! `Last-Modified`. The decisions the builder needs — 200 or 304 ([`conditional`]), which
+//! encoding and which media type ([`negotiate`]) — are pure functions tested without a
+//! server. Nothing here touches the file system.
+//!
+//! A document that fails to render, or a poisoned lock, is a server error: logged, counted
+//! (`tidings_http_server_errors_total`), and answered with the last good bytes when the store
+//! has them, else with a 500 — never with a 404 or an empty 200.
 
 pub mod conditional;
 pub mod negotiate;
 mod respond;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use actix_web::body::MessageBody;
-use actix_web::http::Method;
+use actix_web::dev::ServerHandle;
+use actix_web::http::{Method, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
-use crate::documents::{DocId, Format};
+use crate::documents::DocId;
 use crate::feeds::Page;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::metrics::{self, Cause, Kind, Metrics};
+use crate::store::{Fault, Lookup, Store};
+use negotiate::Available;
+use respond::HeaderCache;
 
 /// Paths longer than this are refused with 414 before any parsing.
 const MAX_PATH: usize = 4096;
+
+/// Seconds a graceful stop waits for in-flight responses.
+const SHUTDOWN_TIMEOUT: u64 = 10;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -34,22 +48,128 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-/// Builds the actix server on an already bound listener (so callers, and tests binding port
-/// 0, know the address before it runs). The server stops gracefully on SIGTERM and SIGINT:
-/// it stops accepting, lets in-flight responses finish, then returns.
-pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
-    let data = web::Data::new(state);
-    Ok(HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(handle))
-    })
-    .listen(listener)?
-    .shutdown_timeout(10)
-    .run())
+/// The state behind every request: the shared state, and what only HTTP keeps.
+#[derive(Debug)]
+struct Shared {
+    state: AppState,
+    headers: HeaderCache,
 }
 
-async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// Why the HTTP server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The server could not start on the listener.
+    #[error("the HTTP server cannot start: {0}")]
+    Start(#[source] std::io::Error),
+    /// The server failed while running.
+    #[error("the HTTP server failed: {0}")]
+    Run(#[source] std::io::Error),
+    /// The server's thread panicked.
+    #[error("the HTTP server's thread panicked")]
+    Panicked,
+}
+
+/// The HTTP server, running on a thread of its own.
+///
+/// It stops gracefully on SIGTERM and SIGINT (it stops accepting, lets in-flight responses
+/// finish, then returns), on [`Server::stop`], and when dropped.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Starts serving `state` on an already bound listener (so callers, and tests binding
+    /// port 0, know the address before it runs).
+    pub fn start(state: AppState, listener: TcpListener) -> Result<Self, ServerError> {
+        let addr = listener.local_addr().map_err(ServerError::Start)?;
+        let shared = web::Data::new(Shared {
+            state,
+            headers: HeaderCache::new(),
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("tidings-http".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .app_data(shared.clone())
+                            .default_service(web::to(handle))
+                    })
+                    .listen(listener);
+                    let server = match server {
+                        Ok(s) => s.shutdown_timeout(SHUTDOWN_TIMEOUT).run(),
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                    let _ = tx.send(Ok(server.handle()));
+                    server.await
+                })
+            })
+            .map_err(ServerError::Start)?;
+        let started = rx.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "the HTTP thread ended before the server started",
+            ))
+        });
+        match started {
+            Ok(handle) => Ok(Self {
+                addr,
+                handle,
+                thread: Some(thread),
+            }),
+            Err(e) => {
+                let _ = thread.join();
+                Err(ServerError::Start(e))
+            }
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops gracefully: stops accepting, lets in-flight responses finish, and waits for the
+    /// thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// Waits until the server stops by itself (SIGTERM or SIGINT).
+    pub fn wait(mut self) -> Result<(), ServerError> {
+        match self.thread.take() {
+            Some(thread) => match thread.join() {
+                Ok(result) => result.map_err(ServerError::Run),
+                Err(_) => Err(ServerError::Panicked),
+            },
+            None => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            // The stop future must be polled for the server to stop; this thread has no
+            // runtime of its own, so it gets a throwaway one.
+            actix_web::rt::System::new().block_on(self.handle.stop(true));
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let state = &shared.state;
     let path = req.uri().path();
     let id = DocId::parse(path);
     let (kind, format) = classify(path, id.as_ref());
@@ -58,10 +178,10 @@ async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     } else if path.len() > MAX_PATH {
         respond::uri_too_long()
     } else {
-        match path {
-            "/healthz" => respond::healthz(state.store.snapshot().as_deref()),
-            "/metrics" => respond::metrics(&state.metrics.encode()),
-            _ => document(&req, id, &state),
+        match kind {
+            Kind::Healthz => respond::healthz(state.store.snapshot().as_deref()),
+            Kind::Metrics => respond::metrics(state.metrics.encode()),
+            _ => document(&req, id, &shared),
         }
     };
     let status = response.status().as_u16();
@@ -74,65 +194,211 @@ async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     response
 }
 
-fn document(req: &HttpRequest, id: Option<DocId>, state: &AppState) -> HttpResponse {
+fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> HttpResponse {
     let Some(id) = id else {
         return respond::not_found();
     };
-    let Some(snapshot) = state.store.snapshot() else {
+    let Some(snapshot) = shared.state.store.snapshot() else {
         return respond::loading();
     };
-    let Some(doc) = snapshot.document(&id) else {
-        return respond::not_found();
-    };
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let outcome = conditional::decide(
-        header(actix_web::http::header::IF_NONE_MATCH),
-        header(actix_web::http::header::IF_MODIFIED_SINCE),
-        &doc.etag,
-        doc.last_modified,
-    );
-    let coding = negotiate::choose(
-        header(actix_web::http::header::ACCEPT_ENCODING),
-        doc.compressible(),
-        doc.compressible(),
-    );
-    let browser = negotiate::is_browser(header(actix_web::http::header::ACCEPT));
-    respond::document(
-        &doc,
-        outcome,
-        coding,
+    answer(
+        req,
+        &id,
+        snapshot.document(&id),
         snapshot.config.feeds.max_age,
-        browser,
+        shared,
     )
 }
 
+/// The response for what the store found.
+fn answer(
+    req: &HttpRequest,
+    id: &DocId,
+    lookup: Lookup,
+    max_age: u32,
+    shared: &Shared,
+) -> HttpResponse {
+    let doc = match lookup {
+        Lookup::Found(doc) => doc,
+        Lookup::NotFound => return respond::not_found(),
+        Lookup::Degraded { document, fault } => {
+            report(
+                &fault,
+                id,
+                "serving the last good bytes",
+                &shared.state.metrics,
+            );
+            document
+        }
+        Lookup::Failed(fault) => {
+            report(&fault, id, "answering 500", &shared.state.metrics);
+            return respond::server_error();
+        }
+    };
+    let headers = shared.headers.get(&doc, max_age);
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let outcome = conditional::decide(
+        header(header::IF_NONE_MATCH),
+        header(header::IF_MODIFIED_SINCE),
+        headers.etag_str(),
+        doc.last_modified,
+    );
+    let available = if doc.compressible() {
+        Available::Compressed
+    } else {
+        Available::IdentityOnly
+    };
+    let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available);
+    let client = negotiate::client(header(header::ACCEPT));
+    respond::document(&doc, headers, outcome, coding, client)
+}
+
+/// Logs and counts a server-side failure.
+fn report(fault: &Fault, id: &DocId, then: &str, metrics: &Metrics) {
+    let cause = match fault {
+        Fault::Render(_) => Cause::Render,
+        Fault::Poisoned => Cause::Lock,
+    };
+    metrics.observe_server_error(cause);
+    tracing::error!(path = %id.path(), error = %fault, "{then}");
+}
+
 /// Bounded metric labels for a request path.
-fn classify(path: &str, id: Option<&DocId>) -> (&'static str, &'static str) {
+fn classify(path: &str, id: Option<&DocId>) -> (Kind, metrics::Format) {
     match path {
-        "/healthz" => return ("healthz", "none"),
-        "/metrics" => return ("metrics", "none"),
+        "/healthz" => return (Kind::Healthz, metrics::Format::None),
+        "/metrics" => return (Kind::Metrics, metrics::Format::None),
         _ => {}
     }
-    let format_label = |f: Format| match f {
-        Format::Atom => "atom",
-        Format::Rss => "rss",
-        Format::Json => "json",
-    };
     match id {
         Some(DocId::Feed {
             page: Page::Current,
             format,
             ..
-        }) => ("feed", format_label(*format)),
+        }) => (Kind::Feed, (*format).into()),
         Some(DocId::Feed {
             page: Page::Archive(_),
             format,
             ..
-        }) => ("archive", format_label(*format)),
-        Some(DocId::JekyllFeed(_)) => ("feed", "atom"),
-        Some(DocId::Opml) => ("opml", "opml"),
-        Some(DocId::Index) => ("index", "html"),
-        Some(DocId::Stylesheet) => ("stylesheet", "xsl"),
-        None => ("unknown", "none"),
+        }) => (Kind::Archive, (*format).into()),
+        Some(DocId::JekyllFeed(_)) => (Kind::Feed, metrics::Format::Atom),
+        Some(DocId::Opml) => (Kind::Opml, metrics::Format::Opml),
+        Some(DocId::Index) => (Kind::Index, metrics::Format::Html),
+        Some(DocId::Stylesheet) => (Kind::Stylesheet, metrics::Format::Xsl),
+        None => (Kind::Unknown, metrics::Format::None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How store faults become responses. No input makes the real serializers fail (see the
+    //! store's tests), so these hand the mapping the lookups a failure would produce.
+
+    use actix_web::body::MessageBody;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::documents::{Document, RenderError};
+    use crate::store::Rendered;
+
+    fn shared() -> Shared {
+        Shared {
+            state: AppState {
+                store: Arc::new(Store::new()),
+                metrics: Arc::new(Metrics::new()),
+            },
+            headers: HeaderCache::new(),
+        }
+    }
+
+    fn rendered(text: &'static str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(Document {
+            body: Bytes::from_static(text.as_bytes()),
+            media_type: "text/html",
+            last_modified: None,
+        }))
+    }
+
+    fn render_fault() -> Fault {
+        let cause = serde_json::from_str::<u8>("not json").expect_err("invalid JSON");
+        Fault::Render(RenderError::Json(cause))
+    }
+
+    fn respond(lookup: Lookup, shared: &Shared) -> (u16, Option<String>, Bytes) {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let response = answer(&req, &DocId::Index, lookup, 300, shared);
+        let status = response.status().as_u16();
+        let cache = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let nosniff = response.headers().get(header::X_CONTENT_TYPE_OPTIONS);
+        assert_eq!(nosniff.and_then(|v| v.to_str().ok()), Some("nosniff"));
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, cache, body)
+    }
+
+    fn server_errors(metrics: &Metrics, cause: &str) -> String {
+        let text = metrics.encode();
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "tidings_http_server_errors_total{{cause=\"{cause}\"}}"
+                ))
+            })
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    #[test]
+    fn a_failed_render_is_a_500_that_is_counted() {
+        let shared = shared();
+        let (status, cache, body) = respond(Lookup::Failed(render_fault()), &shared);
+        assert_eq!(status, 500);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert!(!body.is_empty());
+        assert_eq!(
+            server_errors(&shared.state.metrics, "render"),
+            "tidings_http_server_errors_total{cause=\"render\"} 1"
+        );
+    }
+
+    #[test]
+    fn degraded_lookups_serve_their_bytes_and_are_counted() {
+        let shared = shared();
+        let document = rendered("last good");
+        let (status, cache, body) = respond(
+            Lookup::Degraded {
+                document: Arc::clone(&document),
+                fault: render_fault(),
+            },
+            &shared,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(cache.as_deref(), Some("public, max-age=300"));
+        assert_eq!(body, Bytes::from_static(b"last good"));
+        let (status, _, body) = respond(
+            Lookup::Degraded {
+                document,
+                fault: Fault::Poisoned,
+            },
+            &shared,
+        );
+        assert_eq!((status, &body[..]), (200, &b"last good"[..]));
+        let metrics = &shared.state.metrics;
+        assert!(server_errors(metrics, "render").ends_with(" 1"));
+        assert!(server_errors(metrics, "lock").ends_with(" 1"));
+    }
+
+    #[test]
+    fn found_and_not_found_are_not_server_errors() {
+        let shared = shared();
+        let (status, _, body) = respond(Lookup::Found(rendered("fine")), &shared);
+        assert_eq!((status, &body[..]), (200, &b"fine"[..]));
+        let (status, cache, _) = respond(Lookup::NotFound, &shared);
+        assert_eq!(status, 404);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert_eq!(server_errors(&shared.state.metrics, "render"), "");
     }
 }

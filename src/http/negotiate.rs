@@ -23,13 +23,31 @@ impl Coding {
     }
 }
 
+/// Which encodings a document offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Available {
+    /// gzip and brotli as well as identity.
+    Compressed,
+    /// Identity only: the document is too small for compression to pay.
+    IdentityOnly,
+}
+
+/// Who is asking, as far as the response's type is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// A browser navigating to the URL.
+    Browser,
+    /// A feed reader, or anything else that is not a browser.
+    Reader,
+}
+
 /// Picks the coding to send. `available` says which encodings exist for this document
 /// (small documents are not compressed). The highest q-value wins; ties go to the smaller
 /// encoding (brotli, then gzip, then identity), and identity ranks below any coding the
 /// client accepts unless the client gives it a q-value itself. `*` covers codings not named; identity is
 /// acceptable unless refused by `identity;q=0` or `*;q=0`, and is sent anyway if nothing else
 /// is acceptable, which RFC 9110 allows in place of a 406.
-pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding {
+pub fn choose(accept_encoding: Option<&str>, available: Available) -> Coding {
     let Some(header) = accept_encoding else {
         return Coding::Identity;
     };
@@ -63,23 +81,25 @@ pub fn choose(accept_encoding: Option<&str>, brotli: bool, gzip: bool) -> Coding
     // accepts gzip at any q-value gets gzip rather than the uncompressed bytes.
     let id = q_identity.or(q_star.map(|q| q.min(0.001))).unwrap_or(0.001);
     let mut best = (Coding::Identity, id);
-    for (coding, q, have) in [(Coding::Gzip, gz, gzip), (Coding::Brotli, br, brotli)] {
-        if have && q > 0.0 && q >= best.1 {
-            best = (coding, q);
+    if available == Available::Compressed {
+        for (coding, q) in [(Coding::Gzip, gz), (Coding::Brotli, br)] {
+            if q > 0.0 && q >= best.1 {
+                best = (coding, q);
+            }
         }
     }
     best.0
 }
 
 /// Whether the request comes from a browser navigating to the URL (its `Accept` names
-/// `text/html`), rather than from a feed reader.
+/// `text/html`) or from a feed reader.
 ///
 /// Browsers show `application/atom+xml` and `application/rss+xml` as plain text (Chromium)
 /// or download them (Firefox), without applying the feed's XSL stylesheet; served as
 /// `application/xml`, the same bytes become a readable page with a subscribe hint. Feed
 /// readers ask for feed types or `*/*` and keep getting the registered types.
-pub fn is_browser(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| {
+pub fn client(accept: Option<&str>) -> Client {
+    let browser = accept.is_some_and(|a| {
         a.split(',').any(|item| {
             let mut parts = item.split(';');
             let name = parts.next().unwrap_or("").trim();
@@ -90,7 +110,12 @@ pub fn is_browser(accept: Option<&str>) -> bool {
             });
             name.eq_ignore_ascii_case("text/html") && !refused
         })
-    })
+    });
+    if browser {
+        Client::Browser
+    } else {
+        Client::Reader
+    }
 }
 
 #[cfg(test)]
@@ -99,20 +124,21 @@ mod tests {
 
     #[test]
     fn tells_browsers_from_readers() {
-        for (accept, browser) in [
-            (None, false),
-            (Some("*/*"), false),
+        use Client::*;
+        for (accept, expected) in [
+            (None, Reader),
+            (Some("*/*"), Reader),
             (
                 Some("application/atom+xml, application/rss+xml;q=0.9, */*;q=0.1"),
-                false,
+                Reader,
             ),
             (
                 Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-                true,
+                Browser,
             ),
-            (Some("text/html;q=0, */*"), false),
+            (Some("text/html;q=0, */*"), Reader),
         ] {
-            assert_eq!(is_browser(accept), browser, "{accept:?}");
+            assert_eq!(client(accept), expected, "{accept:?}");
         }
     }
 
@@ -136,9 +162,13 @@ mod tests {
             (Some("identity;q=1, br;q=0.9"), Identity),
         ];
         for (header, expected) in cases {
-            assert_eq!(choose(*header, true, true), *expected, "{header:?}");
+            assert_eq!(
+                choose(*header, Available::Compressed),
+                *expected,
+                "{header:?}"
+            );
+            // A document too small to compress goes out as is, whatever the client accepts.
+            assert_eq!(choose(*header, Available::IdentityOnly), Identity);
         }
-        assert_eq!(choose(Some("br"), false, true), Identity);
-        assert_eq!(choose(Some("br, gzip"), false, true), Gzip);
     }
 }

@@ -1,59 +1,194 @@
 //! The one place that decides response headers.
 //!
-//! Feeds: `Content-Type` with `charset=utf-8`, a weak `ETag` shared by every encoding,
-//! `Last-Modified` from the document's newest entry, `Cache-Control: public, max-age` equal to
-//! the RSS `ttl`, and `Vary: Accept-Encoding` on every document response (plus `Accept` on RSS
-//! and Atom, whose type depends on it) — including 304s, which also repeat `ETag` and
-//! `Cache-Control` because some readers replace their stored validators with whatever a 304
-//! carries.
+//! Every response starts from [`start`], which takes the response's [`Policy`] and sets
+//! what every response carries: `X-Content-Type-Options: nosniff`, `Cache-Control`, and
+//! `Vary` when the representation depends on request headers. Each kind of response states
+//! its policy:
+//!
+//! - Documents: `Cache-Control: public, max-age` equal to the RSS `ttl`, and `Vary:
+//!   Accept-Encoding` (plus `Accept` on RSS and Atom, whose type depends on it) — on 304s too,
+//!   which also repeat `ETag`, because some readers replace their stored validators with
+//!   whatever a 304 carries. Besides: `Content-Type` with `charset=utf-8`, a weak `ETag`
+//!   shared by every encoding, `Last-Modified` from the document's newest entry.
+//! - `/healthz`, `/metrics` and errors: `no-store`. They describe this moment rather than a
+//!   resource: a feed that is 404 now may exist after the next rebuild, a 503 ends when the
+//!   load does, and a 500 may be gone on the next request.
+//!
+//! A document's validators and its `Cache-Control` value are built once per document version
+//! and kept in [`HeaderCache`], so the hot path — most of it revalidations answered with 304 —
+//! formats nothing per request.
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use chrono::Utc;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use chrono::{DateTime, Utc};
 
 use super::conditional::{Outcome, http_date};
-use super::negotiate::Coding;
-use crate::store::{Rendered, Snapshot};
+use super::negotiate::{Client, Coding};
+use crate::store::{Fingerprint, Rendered, Snapshot};
+
+/// How a response may be stored and what it varies by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Policy<'a> {
+    /// A published document.
+    Document {
+        /// `public, max-age=…`, prepared once per document version.
+        cache_control: &'a HeaderValue,
+        /// The request headers the representation depends on.
+        vary: Vary,
+    },
+    /// Something true only of this moment: never stored.
+    NoStore,
+}
+
+/// The request headers a document's representation depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Vary {
+    /// The content coding.
+    Encoding,
+    /// The content coding, and the media type (RSS and Atom, served to browsers as XML).
+    AcceptAndEncoding,
+}
+
+impl Vary {
+    fn value(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Vary::Encoding => "Accept-Encoding",
+            Vary::AcceptAndEncoding => "Accept, Accept-Encoding",
+        })
+    }
+}
+
+/// The start of every response: the headers every response carries, from its policy.
+fn start(status: StatusCode, policy: Policy<'_>) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ));
+    match policy {
+        Policy::Document {
+            cache_control,
+            vary,
+        } => {
+            builder
+                .insert_header((header::CACHE_CONTROL, cache_control.clone()))
+                .insert_header((header::VARY, vary.value()));
+        }
+        Policy::NoStore => {
+            builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        }
+    }
+    builder
+}
+
+/// The headers of one document version, built once and shared by every response for it.
+#[derive(Debug, Clone)]
+pub(super) struct DocumentHeaders {
+    /// `W/"…"`: the first 32 hex digits (128 bits) of the version's fingerprint. Weak,
+    /// because the encodings are the same content (RFC 9110 §8.8.3 allows exactly this), so
+    /// a client that switches encodings still gets its 304.
+    pub(super) etag: HeaderValue,
+    /// The newest change among the entries, as an HTTP date.
+    last_modified: Option<HeaderValue>,
+    cache_control: HeaderValue,
+}
+
+impl DocumentHeaders {
+    fn new(doc: &Rendered, max_age: u32) -> Self {
+        Self {
+            etag: etag(&doc.fingerprint),
+            last_modified: doc
+                .last_modified
+                .and_then(|t| HeaderValue::try_from(http_date(t)).ok()),
+            cache_control: HeaderValue::try_from(format!("public, max-age={max_age}"))
+                .unwrap_or(HeaderValue::from_static("no-cache")),
+        }
+    }
+
+    /// The entity tag as text, for comparing with `If-None-Match`.
+    pub(super) fn etag_str(&self) -> &str {
+        // Always visible ASCII (built by `etag`); an empty tag would only ever miss.
+        self.etag.to_str().unwrap_or("")
+    }
+}
+
+/// The `ETag` of a document version.
+fn etag(fingerprint: &Fingerprint) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = [0u8; 36];
+    tag[..3].copy_from_slice(b"W/\"");
+    for (i, byte) in fingerprint.as_bytes()[..16].iter().enumerate() {
+        tag[3 + 2 * i] = HEX[usize::from(byte >> 4)];
+        tag[4 + 2 * i] = HEX[usize::from(byte & 0xf)];
+    }
+    tag[35] = b'"';
+    HeaderValue::from_bytes(&tag).unwrap_or(HeaderValue::from_static("W/\"\""))
+}
+
+/// Headers per document version. Keyed by everything they are built from, so a new version,
+/// or the same bytes with a newer file time, gets its own entry; bounded by count, so
+/// versions nobody asks for any more fall out.
+#[derive(Debug)]
+pub(super) struct HeaderCache(
+    quick_cache::sync::Cache<(Fingerprint, Option<i64>, u32), DocumentHeaders>,
+);
+
+impl HeaderCache {
+    pub(super) fn new() -> Self {
+        Self(quick_cache::sync::Cache::new(4_096))
+    }
+
+    /// The headers of `doc` served with `max_age`.
+    pub(super) fn get(&self, doc: &Rendered, max_age: u32) -> DocumentHeaders {
+        let key = (
+            doc.fingerprint,
+            doc.last_modified.map(|t| t.timestamp()),
+            max_age,
+        );
+        match self
+            .0
+            .get_or_insert_with(&key, || Ok::<_, ()>(DocumentHeaders::new(doc, max_age)))
+        {
+            Ok(headers) => headers,
+            Err(()) => DocumentHeaders::new(doc, max_age),
+        }
+    }
+}
 
 /// A document response.
 pub(super) fn document(
     doc: &Rendered,
+    headers: DocumentHeaders,
     outcome: Outcome,
     coding: Coding,
-    max_age: u32,
-    browser: bool,
+    client: Client,
 ) -> HttpResponse {
     // RSS and Atom are served as `application/xml` to browsers, so they apply the feed's
-    // stylesheet (see `negotiate::is_browser`); the type then depends on `Accept` too.
+    // stylesheet (see `negotiate::client`); the type then depends on `Accept` too.
     let is_feed_xml = matches!(
         doc.media_type,
         "application/atom+xml" | "application/rss+xml"
     );
-    let (media_type, vary) = match (is_feed_xml, browser) {
-        (true, true) => ("application/xml", "Accept, Accept-Encoding"),
-        (true, false) => (doc.media_type, "Accept, Accept-Encoding"),
-        (false, _) => (doc.media_type, "Accept-Encoding"),
+    let (media_type, vary) = match (is_feed_xml, client) {
+        (true, Client::Browser) => ("application/xml", Vary::AcceptAndEncoding),
+        (true, Client::Reader) => (doc.media_type, Vary::AcceptAndEncoding),
+        (false, _) => (doc.media_type, Vary::Encoding),
     };
     let status = match outcome {
         Outcome::Full => StatusCode::OK,
         Outcome::NotModified => StatusCode::NOT_MODIFIED,
     };
-    let mut builder = HttpResponse::build(status);
-    builder
-        .insert_header((header::ETAG, doc.etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
-        .insert_header((header::VARY, vary))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
-    if let (Some(modified), Some(text)) = (doc.last_modified, &doc.http_last_modified) {
-        // Never claim a modification in the future (a post's `updated` can be): RFC 9110
-        // forbids a Last-Modified later than the response's Date.
-        let now = Utc::now();
-        if modified <= now {
-            builder.insert_header((header::LAST_MODIFIED, text.as_str()));
-        } else {
-            builder.insert_header((header::LAST_MODIFIED, http_date(now)));
-        }
+    let mut builder = start(
+        status,
+        Policy::Document {
+            cache_control: &headers.cache_control,
+            vary,
+        },
+    );
+    builder.insert_header((header::ETAG, headers.etag));
+    if let (Some(modified), Some(text)) = (doc.last_modified, headers.last_modified) {
+        builder.insert_header((header::LAST_MODIFIED, last_modified(modified, text)));
     }
     if outcome == Outcome::NotModified {
         return builder.finish();
@@ -69,9 +204,20 @@ pub(super) fn document(
     };
     builder.insert_header((header::CONTENT_TYPE, with_charset(media_type)));
     if let Some(token) = coding.token() {
-        builder.insert_header((header::CONTENT_ENCODING, token));
+        builder.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(token)));
     }
     builder.body(body)
+}
+
+/// `Last-Modified`, never in the future: a post's `updated` can be, and RFC 9110 forbids a
+/// Last-Modified later than the response's Date.
+fn last_modified(modified: DateTime<Utc>, prepared: HeaderValue) -> HeaderValue {
+    let now = Utc::now();
+    if modified <= now {
+        prepared
+    } else {
+        HeaderValue::try_from(http_date(now)).unwrap_or(prepared)
+    }
 }
 
 /// The `Content-Type` of a document: every document is UTF-8. Static for the types tidings
@@ -117,51 +263,102 @@ pub(super) fn healthz(snapshot: Option<&Snapshot>) -> HttpResponse {
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+    start(status, Policy::NoStore)
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        ))
         .body(value.to_string())
 }
 
 /// `/metrics` in Prometheus text format.
-pub(super) fn metrics(text: &str) -> HttpResponse {
-    HttpResponse::Ok()
+pub(super) fn metrics(text: String) -> HttpResponse {
+    start(StatusCode::OK, Policy::NoStore)
         .insert_header((
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(text.to_owned())
-}
-
-fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(text)
 }
 
+/// A short plain-text answer (errors); the caller adds any headers of its own, then the text.
+fn plain(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = start(status, Policy::NoStore);
+    builder.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    ));
+    builder
+}
+
 pub(super) fn not_found() -> HttpResponse {
-    plain(StatusCode::NOT_FOUND, "no such feed\n")
+    plain(StatusCode::NOT_FOUND).body("no such feed\n")
 }
 
 pub(super) fn loading() -> HttpResponse {
-    let mut r = plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "loading the content, try again in a moment\n",
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    r
+    plain(StatusCode::SERVICE_UNAVAILABLE)
+        .insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")))
+        .body("loading the content, try again in a moment\n")
+}
+
+pub(super) fn server_error() -> HttpResponse {
+    plain(StatusCode::INTERNAL_SERVER_ERROR).body("internal error, see the server's log\n")
 }
 
 pub(super) fn method_not_allowed() -> HttpResponse {
-    let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    r
+    plain(StatusCode::METHOD_NOT_ALLOWED)
+        .insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")))
+        .body("only GET and HEAD\n")
 }
 
 pub(super) fn uri_too_long() -> HttpResponse {
-    plain(StatusCode::URI_TOO_LONG, "path too long\n")
+    plain(StatusCode::URI_TOO_LONG).body("path too long\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_is_the_first_128_bits_of_the_hash_in_hex() {
+        for bytes in [&b""[..], b"<feed/>", &[0xff; 4096]] {
+            let expected = format!("W/\"{}\"", &blake3::hash(bytes).to_hex()[..32]);
+            assert_eq!(
+                etag(&Fingerprint::of(bytes)).to_str().ok(),
+                Some(&*expected)
+            );
+        }
+    }
+
+    #[test]
+    fn every_response_kind_states_its_cache_policy_and_nosniff() {
+        let header = |r: &HttpResponse, name| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        for response in [
+            healthz(None),
+            metrics(String::new()),
+            not_found(),
+            loading(),
+            server_error(),
+            method_not_allowed(),
+            uri_too_long(),
+        ] {
+            let status = response.status();
+            assert_eq!(
+                header(&response, header::X_CONTENT_TYPE_OPTIONS).as_deref(),
+                Some("nosniff"),
+                "{status}"
+            );
+            assert_eq!(
+                header(&response, header::CACHE_CONTROL).as_deref(),
+                Some("no-store"),
+                "{status}"
+            );
+            assert_eq!(header(&response, header::VARY), None, "{status}");
+        }
+    }
 }

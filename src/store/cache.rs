@@ -1,6 +1,8 @@
-//! Published representations: a document's bytes with their validators and their
-//! compressed encodings, each computed at most once per document version and then shared by
-//! every request that asks for it.
+//! Published representations: a document's bytes with what identifies their version (a
+//! fingerprint of the bytes, the newest change among the entries) and their compressed
+//! encodings, each computed at most once per document version and then shared by every
+//! request that asks for it. Turning the version into HTTP validators (`ETag`,
+//! `Last-Modified`) is the HTTP layer's business, not the store's.
 //!
 //! Encodings are computed on the first request that wants them rather than when the document
 //! is rendered: after a change, the first reader of a feed then waits for one render, not for
@@ -22,6 +24,23 @@ const BROTLI_WINDOW: u32 = 22;
 /// Below this size compression costs more than it saves (headers and CPU).
 const MIN_COMPRESS: usize = 512;
 
+/// A fingerprint of a document version: the BLAKE3 hash of its bytes. Equal bytes give equal
+/// fingerprints on every replica and in every run, so it can identify a version to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// The hash.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
 /// A document ready to send.
 #[derive(Debug)]
 pub struct Rendered {
@@ -31,21 +50,18 @@ pub struct Rendered {
     pub identity: Bytes,
     gzip: OnceLock<Option<Bytes>>,
     brotli: OnceLock<Option<Bytes>>,
-    /// Entity tag: a hash of the identity bytes. Weak, and shared by every encoding, because
-    /// the encodings are the same content (RFC 9110 §8.8.3 allows exactly this); so a client
-    /// that switches encodings still gets its 304.
-    pub etag: String,
+    /// Which version of the document this is: a hash of the identity bytes, shared by every
+    /// encoding because they are the same content.
+    pub fingerprint: Fingerprint,
     /// The newest change among the document's entries.
     pub last_modified: Option<DateTime<Utc>>,
-    /// `last_modified` as an HTTP date, formatted once rather than on every response.
-    pub http_last_modified: Option<String>,
 }
 
 impl Rendered {
     /// Bytes held once both encodings exist, for cache accounting (estimated up front, as
     /// the cache weighs an entry when it is inserted).
     pub fn weight(&self) -> usize {
-        self.identity.len() * 3 / 2 + self.etag.len() + 128
+        self.identity.len() * 3 / 2 + 160
     }
 
     /// Whether compressed encodings are worth offering at all.
@@ -73,20 +89,12 @@ impl Rendered {
 
     /// Hashes a document.
     pub fn new(doc: Document) -> Self {
-        let hash = blake3::hash(&doc.body);
-        let etag = format!("W/\"{}\"", &hash.to_hex()[..32]);
         Self {
             media_type: doc.media_type,
-            etag,
+            fingerprint: Fingerprint::of(&doc.body),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             last_modified: doc.last_modified.map(|d| d.with_timezone(&Utc)),
-            http_last_modified: doc.last_modified.map(|d| {
-                let secs = d.timestamp().max(0) as u64;
-                httpdate::fmt_http_date(
-                    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-                )
-            }),
             identity: doc.body,
         }
     }

@@ -6,21 +6,25 @@
 //! changes to it, and publishes a new snapshot that shares every unaffected feed and every
 //! unaffected rendered document with the previous one. A rebuild that finds only broken files
 //! changes nothing readers see: the last good version of each post stays.
+//!
+//! The same holds one level down, for documents: [`Snapshot::document`] answers with a
+//! [`Lookup`] that tells a document that does not exist from one that failed to render, and
+//! a document whose render fails keeps serving the last good bytes it had, if any.
 
 mod cache;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
 
 use crate::config::Config;
-use crate::documents::{self, Context, DocId};
+use crate::documents::{self, Context, DocId, Document, RenderError};
 use crate::feeds::{Feeds, Page, Scope};
 use crate::load::{Catalog, Delta, LoadError};
 use crate::posts::Bodies;
-pub use cache::Rendered;
+pub use cache::{Fingerprint, Rendered};
 
 /// One published version of the site.
 pub struct Snapshot {
@@ -39,9 +43,10 @@ pub struct Snapshot {
     /// Subscription documents, the index, OPML, the stylesheet: few (a handful per feed),
     /// requested all the time, so kept for as long as this version and carried over.
     cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
-    /// Archive pages: thousands at news-site scale and rarely requested, so shared across
-    /// versions and bounded by bytes.
-    archives: Arc<ArchiveCache>,
+    /// Renderings shared by every version of one store: archive pages (thousands at
+    /// news-site scale and rarely requested) and the last good rendering of each document,
+    /// both bounded by bytes.
+    renderings: Arc<Renderings>,
     /// Entries' rendered bodies, shared across versions: an edit re-renders one post's body,
     /// not those of every post in the feeds it touched.
     bodies: Arc<Bodies>,
@@ -49,6 +54,11 @@ pub struct Snapshot {
 
 /// Bytes of rendered archive pages (all encodings) kept across versions.
 const ARCHIVE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bytes of last good renderings kept for documents whose re-render fails. Most of them are
+/// the very renderings the current snapshot serves (shared, not copied), so this bounds how
+/// many documents have a fallback more than it adds memory.
+const LAST_GOOD_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 struct RenderedWeight;
@@ -59,12 +69,99 @@ impl quick_cache::Weighter<[u8; 32], Arc<Rendered>> for RenderedWeight {
     }
 }
 
-/// Archive pages keyed by a fingerprint of everything they are rendered from, so a page
-/// whose entries did not change is found again whatever version asks for it.
-type ArchiveCache = quick_cache::sync::Cache<[u8; 32], Arc<Rendered>, RenderedWeight>;
+impl quick_cache::Weighter<DocId, LastGood> for RenderedWeight {
+    fn weight(&self, _key: &DocId, good: &LastGood) -> u64 {
+        good.document.weight() as u64
+    }
+}
 
-fn new_archive_cache() -> ArchiveCache {
-    quick_cache::sync::Cache::with_weighter(4_096, ARCHIVE_CACHE_BYTES, RenderedWeight)
+/// A good rendering, and the version that rendered it (so an old snapshot that renders late
+/// does not replace a newer version's bytes).
+#[derive(Clone)]
+struct LastGood {
+    generation: u64,
+    document: Arc<Rendered>,
+}
+
+/// Renderings kept across versions, shared by every snapshot of one store.
+struct Renderings {
+    /// Archive pages keyed by a fingerprint of everything they are rendered from, so a page
+    /// whose entries did not change is found again whatever version asks for it.
+    archives: quick_cache::sync::Cache<[u8; 32], Arc<Rendered>, RenderedWeight>,
+    /// The newest good rendering of each document, served when a later version fails to
+    /// render it: a rebuild must never replace good bytes with nothing.
+    last_good: quick_cache::sync::Cache<DocId, LastGood, RenderedWeight>,
+}
+
+impl Renderings {
+    fn new() -> Self {
+        Self {
+            archives: quick_cache::sync::Cache::with_weighter(
+                4_096,
+                ARCHIVE_CACHE_BYTES,
+                RenderedWeight,
+            ),
+            last_good: quick_cache::sync::Cache::with_weighter(
+                4_096,
+                LAST_GOOD_BYTES,
+                RenderedWeight,
+            ),
+        }
+    }
+
+    fn remember(&self, id: &DocId, generation: u64, document: &Arc<Rendered>) {
+        // Two versions racing here may both pass the check; either result is a good
+        // rendering, which is all a fallback needs.
+        if self
+            .last_good
+            .get(id)
+            .is_none_or(|kept| kept.generation <= generation)
+        {
+            self.last_good.insert(
+                id.clone(),
+                LastGood {
+                    generation,
+                    document: Arc::clone(document),
+                },
+            );
+        }
+    }
+
+    fn last_good(&self, id: &DocId) -> Option<Arc<Rendered>> {
+        self.last_good.get(id).map(|kept| kept.document)
+    }
+}
+
+/// What [`Snapshot::document`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The document.
+    Found(Arc<Rendered>),
+    /// No such document in this version: an unknown category, an archive page past the last.
+    NotFound,
+    /// Something went wrong, but there is a good rendering to serve: the last good bytes of a
+    /// document whose render failed, or the cached bytes behind a recovered lock. The fault
+    /// is reported once; later lookups of the same document in this version find it.
+    Degraded {
+        /// What to serve.
+        document: Arc<Rendered>,
+        /// What went wrong.
+        fault: Fault,
+    },
+    /// The document exists but could not be rendered, and there are no good bytes to serve.
+    Failed(Fault),
+}
+
+/// A server-side failure behind a [`Lookup`].
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    /// The document could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A thread panicked while holding the cache of rendered documents. The cache is only
+    /// ever added to, whole entries at a time, so it is still sound and is used as is.
+    #[error("the rendered-document cache was poisoned by a panic (recovered)")]
+    Poisoned,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -78,9 +175,19 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// The rendered document for `id`, rendering and compressing it on first request.
-    /// `None` when the document does not exist in this version.
-    pub fn document(&self, id: &DocId) -> Option<Arc<Rendered>> {
+    /// The rendered document for `id`, rendering it on first request (compressed encodings
+    /// follow on first use, see [`Rendered`]).
+    pub fn document(&self, id: &DocId) -> Lookup {
+        self.document_with(id, documents::render)
+    }
+
+    /// [`Snapshot::document`] with the renderer as a parameter, so tests can make it fail:
+    /// the real serializers cannot be made to fail from any input.
+    fn document_with(
+        &self,
+        id: &DocId,
+        render: impl Fn(Context<'_>, &DocId) -> Result<Option<Document>, RenderError>,
+    ) -> Lookup {
         let ctx = Context {
             config: &self.config,
             feeds: &self.feeds,
@@ -92,9 +199,13 @@ impl Snapshot {
             ..
         } = id
         {
-            let feed = self.feeds.get(scope)?;
+            let Some(feed) = self.feeds.get(scope) else {
+                return Lookup::NotFound;
+            };
             let limit = self.config.feeds.limit;
-            let entries = feed.page(Page::Archive(*n), limit)?;
+            let Some(entries) = feed.page(Page::Archive(*n), limit) else {
+                return Lookup::NotFound;
+            };
             // The page's bytes depend on its path, its entries, and whether a newer archive
             // page exists (its `next-archive` link); nothing else varies within one store.
             let mut h = blake3::Hasher::new();
@@ -105,30 +216,88 @@ impl Snapshot {
                 h.update(post.source.as_bytes());
             }
             let key = *h.finalize().as_bytes();
-            return self
-                .archives
-                .get_or_insert_with(&key, || {
-                    documents::render(ctx, id)
-                        .map(|doc| Arc::new(Rendered::new(doc)))
-                        .ok_or(())
-                })
-                .ok();
+            let mut fault = None;
+            let found = self.renderings.archives.get_or_insert_with(&key, || {
+                match render(ctx, id) {
+                    Ok(Some(doc)) => Ok(self.remember(id, doc)),
+                    Ok(None) => Err(()),
+                    // Kept under this key, the last good bytes serve until the page's
+                    // entries change: rendering the same entries again would fail again.
+                    Err(e) => {
+                        fault = Some(Fault::Render(e));
+                        self.renderings.last_good(id).ok_or(())
+                    }
+                }
+            });
+            return match (found, fault) {
+                (Ok(document), None) => Lookup::Found(document),
+                (Ok(document), Some(fault)) => Lookup::Degraded { document, fault },
+                (Err(()), None) => Lookup::NotFound,
+                (Err(()), Some(fault)) => Lookup::Failed(fault),
+            };
         }
-        if let Some(hit) = self.cache.read().ok()?.get(id) {
-            return Some(Arc::clone(hit));
+        // A poisoned lock is recovered rather than turned into a miss: see `Fault::Poisoned`.
+        let mut poisoned = false;
+        let hit = {
+            let cache = self.cache.read().unwrap_or_else(|e| {
+                poisoned = true;
+                e.into_inner()
+            });
+            cache.get(id).cloned()
+        };
+        if let Some(hit) = hit {
+            return self.found(hit, poisoned);
         }
         // Rendered outside the lock: two requests racing for the same document both render
         // it, which costs a little CPU once but never blocks other documents' readers.
-        let rendered = Arc::new(Rendered::new(documents::render(ctx, id)?));
-        let mut cache = self.cache.write().ok()?;
-        Some(Arc::clone(cache.entry(id.clone()).or_insert(rendered)))
+        let (rendered, fault) = match render(ctx, id) {
+            Ok(Some(doc)) => (self.remember(id, doc), None),
+            Ok(None) => return Lookup::NotFound,
+            Err(e) => match self.renderings.last_good(id) {
+                // Cached in this version, the last good bytes serve until the next one: the
+                // same inputs would fail the same way.
+                Some(good) => (good, Some(Fault::Render(e))),
+                None => return Lookup::Failed(Fault::Render(e)),
+            },
+        };
+        let document = {
+            let mut cache = self.cache.write().unwrap_or_else(|e| {
+                poisoned = true;
+                e.into_inner()
+            });
+            Arc::clone(cache.entry(id.clone()).or_insert(rendered))
+        };
+        match fault {
+            Some(fault) => Lookup::Degraded { document, fault },
+            None => self.found(document, poisoned),
+        }
+    }
+
+    /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
+    fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
+        let rendered = Arc::new(Rendered::new(doc));
+        self.renderings.remember(id, self.generation, &rendered);
+        rendered
+    }
+
+    /// A found document, reported as degraded by the one lookup that clears a poisoned lock.
+    fn found(&self, document: Arc<Rendered>, poisoned: bool) -> Lookup {
+        if poisoned {
+            self.cache.clear_poison();
+            Lookup::Degraded {
+                document,
+                fault: Fault::Poisoned,
+            }
+        } else {
+            Lookup::Found(document)
+        }
     }
 }
 
 /// The currently published snapshot, shared by every request handler.
 pub struct Store {
     current: ArcSwapOption<Snapshot>,
-    archives: Arc<ArchiveCache>,
+    renderings: Arc<Renderings>,
     bodies: Arc<Bodies>,
 }
 
@@ -151,7 +320,7 @@ impl Store {
     pub fn new() -> Self {
         Self {
             current: ArcSwapOption::empty(),
-            archives: Arc::new(new_archive_cache()),
+            renderings: Arc::new(Renderings::new()),
             bodies: Arc::new(Bodies::default()),
         }
     }
@@ -168,11 +337,12 @@ impl Store {
         let mut cache = HashMap::new();
         if let (Some(prev), Some(delta)) = (&previous, delta) {
             let affected: HashSet<&Scope> = delta.scopes.iter().collect();
-            if let Ok(old) = prev.cache.read() {
-                for (id, doc) in old.iter() {
-                    if !depends_on(id, &affected) {
-                        cache.insert(id.clone(), Arc::clone(doc));
-                    }
+            // A poisoned cache is still sound (see `Fault::Poisoned`): carry it over rather
+            // than re-render every document.
+            let old = prev.cache.read().unwrap_or_else(PoisonError::into_inner);
+            for (id, doc) in old.iter() {
+                if !depends_on(id, &affected) {
+                    cache.insert(id.clone(), Arc::clone(doc));
                 }
             }
         }
@@ -184,7 +354,7 @@ impl Store {
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
             cache: RwLock::new(cache),
-            archives: Arc::clone(&self.archives),
+            renderings: Arc::clone(&self.renderings),
             bodies: Arc::clone(&self.bodies),
         });
         self.current.store(Some(Arc::clone(&snapshot)));
@@ -201,5 +371,243 @@ fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
         DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
         DocId::Index | DocId::Opml => !affected.is_empty(),
         DocId::Stylesheet => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fault paths of `Snapshot::document`. No input makes the real serializers fail, so
+    //! these drive it with a fake renderer.
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use bytes::Bytes;
+    use chrono::Utc;
+
+    use super::*;
+    use crate::documents::Format;
+    use crate::posts::{self, Loaded};
+
+    /// Snapshots of one store, as `publish` would make them, with fixed posts.
+    struct Versions {
+        config: Arc<Config>,
+        feeds: Feeds,
+        renderings: Arc<Renderings>,
+        generation: AtomicU64,
+    }
+
+    impl Versions {
+        /// Five posts, two per page: the site feed has two archive pages.
+        fn new() -> Self {
+            let mut config = Config::defaults();
+            config.feeds.limit = 2;
+            let posts: Vec<_> = (1..=5)
+                .map(|d| {
+                    let text = format!("---\ntitle: Post {d}\ndate: 2022-05-0{d}\n---\nBody {d}\n");
+                    let path = format!("p{d}.md");
+                    match posts::load_post(&posts::Source::new(&path, text.as_bytes()), &config) {
+                        Ok(Loaded::Post(p)) => Arc::new(*p),
+                        other => panic!("a post: {other:?}"),
+                    }
+                })
+                .collect();
+            let feeds = Feeds::group(&posts, Utc::now(), false);
+            Self {
+                config: Arc::new(config),
+                feeds,
+                renderings: Arc::new(Renderings::new()),
+                generation: AtomicU64::new(0),
+            }
+        }
+
+        /// The next version, with nothing rendered yet.
+        fn next(&self) -> Snapshot {
+            Snapshot {
+                config: Arc::clone(&self.config),
+                feeds: self.feeds.clone(),
+                errors: Arc::new(Vec::new()),
+                posts: 5,
+                published_at: SystemTime::now(),
+                generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+                cache: RwLock::new(HashMap::new()),
+                renderings: Arc::clone(&self.renderings),
+                bodies: Arc::new(Bodies::default()),
+            }
+        }
+    }
+
+    fn good(
+        text: &'static str,
+    ) -> impl Fn(Context<'_>, &DocId) -> Result<Option<Document>, RenderError> {
+        move |_, _| {
+            Ok(Some(Document {
+                body: Bytes::from_static(text.as_bytes()),
+                media_type: "text/html",
+                last_modified: None,
+            }))
+        }
+    }
+
+    fn failing(_: Context<'_>, _: &DocId) -> Result<Option<Document>, RenderError> {
+        let cause = serde_json::from_str::<u8>("not json").expect_err("invalid JSON");
+        Err(RenderError::Json(cause))
+    }
+
+    fn body(lookup: &Lookup) -> Option<&[u8]> {
+        match lookup {
+            Lookup::Found(doc) | Lookup::Degraded { document: doc, .. } => Some(&doc.identity),
+            Lookup::NotFound | Lookup::Failed(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_failed_render_without_good_bytes_is_a_failure_not_a_miss() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        for id in [
+            DocId::Index,
+            DocId::Feed {
+                scope: Scope::Site,
+                page: Page::Archive(1),
+                format: Format::Atom,
+            },
+        ] {
+            let lookup = snapshot.document_with(&id, failing);
+            assert!(
+                matches!(lookup, Lookup::Failed(Fault::Render(RenderError::Json(_)))),
+                "{id:?}: {lookup:?}"
+            );
+            // Nothing was cached: the next request tries again.
+            assert!(matches!(
+                snapshot.document_with(&id, good("now fine")),
+                Lookup::Found(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_failed_render_serves_the_last_good_bytes_and_reports_once() {
+        let versions = Versions::new();
+        for id in [
+            DocId::Index,
+            DocId::current(Scope::Site, Format::Json),
+            DocId::Feed {
+                scope: Scope::Site,
+                page: Page::Archive(2),
+                format: Format::Rss,
+            },
+        ] {
+            let first = versions.next();
+            let lookup = first.document_with(&id, good("version one"));
+            assert!(matches!(lookup, Lookup::Found(_)), "{id:?}");
+            // Archive pages are cached across versions by their entries; emptying that cache
+            // stands in for a version whose entries changed, which renders anew.
+            versions.renderings.archives.clear();
+
+            let second = versions.next();
+            let lookup = second.document_with(&id, failing);
+            assert!(
+                matches!(
+                    lookup,
+                    Lookup::Degraded {
+                        fault: Fault::Render(_),
+                        ..
+                    }
+                ),
+                "{id:?}: {lookup:?}"
+            );
+            assert_eq!(body(&lookup), Some(&b"version one"[..]), "{id:?}");
+            // Reported once: the same inputs would fail again, so the good bytes stay.
+            let again = second.document_with(&id, failing);
+            assert!(matches!(again, Lookup::Found(_)), "{id:?}: {again:?}");
+            assert_eq!(body(&again), Some(&b"version one"[..]));
+        }
+    }
+
+    #[test]
+    fn a_late_render_of_an_old_version_does_not_replace_newer_good_bytes() {
+        let versions = Versions::new();
+        let old = versions.next();
+        let new = versions.next();
+        assert!(matches!(
+            new.document_with(&DocId::Index, good("new")),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            old.document_with(&DocId::Index, good("old")),
+            Lookup::Found(_)
+        ));
+        let newest = versions.next();
+        assert_eq!(
+            body(&newest.document_with(&DocId::Index, failing)),
+            Some(&b"new"[..])
+        );
+    }
+
+    #[test]
+    fn missing_documents_are_not_found_whatever_the_renderer() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        let past_the_last = DocId::Feed {
+            scope: Scope::Site,
+            page: Page::Archive(3),
+            format: Format::Atom,
+        };
+        // The store itself knows which archive pages exist; for everything else the
+        // renderer says.
+        assert!(matches!(
+            snapshot.document_with(&past_the_last, failing),
+            Lookup::NotFound
+        ));
+        let unknown = DocId::current(Scope::Category("nope".into()), Format::Atom);
+        assert!(matches!(snapshot.document(&unknown), Lookup::NotFound));
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, |_, _| Ok(None)),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_poisoned_cache_is_recovered_and_reported_once() {
+        let versions = Versions::new();
+        let snapshot = versions.next();
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, good("cached")),
+            Lookup::Found(_)
+        ));
+        std::thread::scope(|s| {
+            let poisoner = s.spawn(|| {
+                let _guard = snapshot.cache.write();
+                panic!("poisoning the cache on purpose");
+            });
+            assert!(poisoner.join().is_err());
+        });
+        assert!(snapshot.cache.is_poisoned());
+
+        let lookup = snapshot.document_with(&DocId::Index, failing);
+        assert!(
+            matches!(
+                lookup,
+                Lookup::Degraded {
+                    fault: Fault::Poisoned,
+                    ..
+                }
+            ),
+            "{lookup:?}"
+        );
+        assert_eq!(
+            body(&lookup),
+            Some(&b"cached"[..]),
+            "the cached bytes serve"
+        );
+        assert!(matches!(
+            snapshot.document_with(&DocId::Index, failing),
+            Lookup::Found(_)
+        ));
+        // Documents not cached yet still render into the recovered cache.
+        assert!(matches!(
+            snapshot.document_with(&DocId::Opml, good("opml")),
+            Lookup::Found(_)
+        ));
     }
 }

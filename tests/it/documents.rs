@@ -33,7 +33,10 @@ fn render_all(dir: &std::path::Path, cfg: &Config) -> (Feeds, BTreeMap<String, V
     let docs = documents::all(ctx)
         .into_iter()
         .map(|id| {
-            let doc = documents::render(ctx, &id).unwrap_or_else(|| panic!("{id:?} renders"));
+            let doc = documents::render(ctx, &id)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| panic!("{id:?} renders"));
             (id.path(), doc.body.to_vec())
         })
         .collect();

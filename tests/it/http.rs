@@ -328,22 +328,18 @@ fn healthz_is_503_until_the_first_load() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = tidings::http::AppState { store, metrics };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = tidings::http::server(state, listener).expect("server");
-            let _ = tx.send(server.handle());
-            server.await
-        })
-    });
-    let handle = rx.recv().expect("started");
+    let server = tidings::http::Server::start(state, listener).expect("server");
+    assert_eq!(server.addr(), addr);
     let h = request(addr, "GET", "/healthz", &[]);
     assert_eq!(h.status, 503);
+    assert_eq!(h.header("cache-control"), Some("no-store"));
     let feed = request(addr, "GET", "/feed.atom", &[]);
     assert_eq!(feed.status, 503);
     assert_eq!(feed.header("retry-after"), Some("1"));
-    actix_web::rt::System::new().block_on(handle.stop(true));
-    thread.join().expect("joined").expect("server ran");
+    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    server.stop();
+    // Stopped means stopped: the port no longer answers.
+    assert!(std::net::TcpStream::connect(addr).is_err());
 }
 
 #[test]
@@ -502,4 +498,78 @@ fn archive_pages_are_served_and_survive_newer_edits() {
         &[("If-None-Match", etag.as_str())],
     );
     assert_eq!(again.status, 304, "the archive page kept its ETag");
+}
+
+#[test]
+fn every_response_states_its_cache_policy_and_feeds_keep_their_headers() {
+    let s = small_site();
+    fn names(r: &Response) -> Vec<&str> {
+        let mut n: Vec<&str> = r
+            .headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            // Added by actix, and an answer to the test client's `Connection: close`.
+            .filter(|n| !matches!(*n, "date" | "connection"))
+            .collect();
+        n.sort_unstable();
+        n
+    }
+    // A feed: exactly these headers, and an ETag that is the first 128 bits of the BLAKE3
+    // hash of the identity bytes, so ETags stay what clients already hold.
+    let full = s.get("/feed.atom");
+    assert_eq!(
+        names(&full),
+        [
+            "cache-control",
+            "content-length",
+            "content-type",
+            "etag",
+            "last-modified",
+            "vary",
+            "x-content-type-options"
+        ]
+    );
+    let etag = full.header("etag").expect("etag");
+    assert_eq!(
+        etag,
+        format!("W/\"{}\"", &blake3::hash(&full.body).to_hex()[..32])
+    );
+    let gz = s.request("GET", "/feed.atom", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(names(&gz).len(), names(&full).len() + 1);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let not_modified = s.request("GET", "/feed.atom", &[("If-None-Match", etag)]);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(
+        names(&not_modified),
+        [
+            "cache-control",
+            "etag",
+            "last-modified",
+            "vary",
+            "x-content-type-options"
+        ]
+    );
+
+    // Everything else describes this moment: never stored, never sniffed.
+    let long = format!("/{}", "a".repeat(5000));
+    for (method, path, status) in [
+        ("GET", "/healthz", 200),
+        ("GET", "/metrics", 200),
+        ("GET", "/category/nope.atom", 404),
+        ("GET", "/nope", 404),
+        ("POST", "/feed.atom", 405),
+        ("GET", long.as_str(), 414),
+    ] {
+        let r = s.request(method, path, &[]);
+        let path = &path[..path.len().min(20)];
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("vary"), None, "{path}");
+        assert!(r.header("content-type").is_some(), "{path}");
+    }
 }
