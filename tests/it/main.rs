@@ -9,3 +9,4 @@ mod loader;
 mod props;
 mod reader;
 mod support;
+mod tidy;
