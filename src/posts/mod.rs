@@ -797,3 +797,150 @@ fn key_line(yaml: &str, key: &str) -> Option<usize> {
         })
         .map(|i| i + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each step of [`load_post`] on its own; `tests/it/loader.rs` drives the whole loader.
+
+    use super::*;
+
+    /// The front matter of `yaml` as `open` hands it to the later steps.
+    fn front_matter(yaml: &str) -> FrontMatter<'static> {
+        let text: &'static str = Box::leak(format!("---\n{yaml}---\nbody\n").into_boxed_str());
+        match open(text.as_bytes(), usize::MAX) {
+            Ok(Opened::Post { front_matter, .. }) => front_matter,
+            Ok(_) => panic!("not a post: {yaml}"),
+            Err(e) => panic!("{yaml}: {e}"),
+        }
+    }
+
+    #[test]
+    fn open_decides_what_is_a_post() {
+        let kind = |bytes: &[u8]| match open(bytes, 64) {
+            Ok(Opened::Post { body, .. }) => format!("post {body:?}"),
+            Ok(Opened::NotAPost) => "not a post".to_owned(),
+            Ok(Opened::Unpublished) => "unpublished".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(kind(b"---\ntitle: a\n---\nhi\n"), "post \"hi\\n\"");
+        assert_eq!(kind(b"\xEF\xBB\xBF---\n---\nx"), "post \"x\"");
+        assert_eq!(kind(b"plain text"), "not a post");
+        assert_eq!(kind(b"---\npublished: false\n---\n"), "unpublished");
+        assert_eq!(kind(b""), "the file is empty");
+        assert_eq!(
+            kind(b"---\n- a\n---\n"),
+            "line 2: the front matter must be `key: value` lines, but it is a list"
+        );
+        assert!(kind(&[b'-'; 65]).contains("over the limit of 64 bytes"));
+        assert!(kind(b"---\ntitle: \xff\n---\n").starts_with("line 2: the file is not UTF-8"));
+    }
+
+    #[test]
+    fn dates_come_from_the_front_matter_else_the_file_name() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let name = chrono::NaiveDate::from_ymd_opt(2022, 5, 26);
+        let (date, updated) =
+            dates_of(&front_matter("date: 2022-05-27 10:00:00 +0000\n"), name, tz).unwrap();
+        assert_eq!(date.to_rfc3339(), "2022-05-27T10:00:00+00:00");
+        assert_eq!(updated, None);
+        let (date, _) = dates_of(&front_matter("title: x\n"), name, tz).unwrap();
+        assert_eq!(date.to_rfc3339(), "2022-05-26T00:00:00+08:00");
+        let fm =
+            front_matter("date: 2022-05-26\nupdated: 2022-06-01\nlast_modified_at: 2022-07-01\n");
+        let (_, updated) = dates_of(&fm, None, tz).unwrap();
+        assert_eq!(
+            updated.map(|u| u.to_rfc3339()).as_deref(),
+            Some("2022-07-01T00:00:00+08:00")
+        );
+        let e = dates_of(&front_matter("title: x\nupdated: someday\n"), name, tz).unwrap_err();
+        assert_eq!(e.line, Some(3), "the line of `updated` in the file");
+        assert_eq!(
+            dates_of(&front_matter("title: x\n"), None, tz)
+                .unwrap_err()
+                .reason,
+            Reason::NoDate
+        );
+    }
+
+    #[test]
+    fn permalink_and_identity() {
+        let config = Config::defaults();
+        let date = DateTime::parse_from_rfc3339("2022-05-26T07:32:30+08:00").unwrap();
+        let cats = vec!["news".to_owned()];
+        let url = |yaml: &str| {
+            permalink_of(&front_matter(yaml), &config, date, "hello", &cats).to_string()
+        };
+        assert_eq!(
+            url("title: x\n"),
+            "http://127.0.0.1:8080/news/2022/05/26/hello.html"
+        );
+        assert_eq!(
+            url("permalink: /a/:title/\n"),
+            "http://127.0.0.1:8080/a/hello/"
+        );
+        assert_eq!(
+            url("permalink: https://elsewhere.test/p\n"),
+            "https://elsewhere.test/p"
+        );
+
+        let link = Url::parse("https://site.test/news/2022/05/26/hello.html").unwrap();
+        let id = |yaml: &str| {
+            identity(
+                &front_matter(yaml),
+                &config,
+                "_posts/a b.md",
+                &link,
+                "hello",
+            )
+        };
+        assert_eq!(id("title: x\n"), "tag:tidings.invalid,2026:_posts/a%20b.md");
+        assert_eq!(id("guid: urn:x\n"), "urn:x");
+        let mut jekyll = Config::defaults();
+        jekyll.posts.id_scheme = IdScheme::JekyllFeed;
+        assert_eq!(
+            identity(&front_matter("title: x\n"), &jekyll, "a.md", &link, "hello"),
+            "https://site.test/news/2022/05/26/hello"
+        );
+    }
+
+    #[test]
+    fn author_and_image() {
+        let mut config = Config::defaults();
+        let link = Url::parse("https://site.test/2022/p.html").unwrap();
+        let author = |yaml: &str, config: &Config| {
+            author_of(&front_matter(yaml), config, &link).map(|a| a.map(|a| (a.name, a.uri)))
+        };
+        assert_eq!(author("title: x\n", &config), Ok(None));
+        assert_eq!(
+            author("author: {name: Ann, url: /ann}\n", &config),
+            Ok(Some((
+                "Ann".to_owned(),
+                Some("https://site.test/ann".to_owned())
+            )))
+        );
+        assert_eq!(
+            author("author: {email: a@b}\n", &config).unwrap_err().line,
+            Some(2)
+        );
+        config.site.author = Some(crate::config::AuthorConfig {
+            name: "Desk".into(),
+            email: None,
+            uri: None,
+        });
+        assert_eq!(
+            author("title: x\n", &config),
+            Ok(Some(("Desk".to_owned(), None)))
+        );
+
+        let image = |yaml: &str| image_of(&front_matter(yaml), &link).map(String::from);
+        assert_eq!(
+            image("image: /i.png\n").as_deref(),
+            Some("https://site.test/i.png")
+        );
+        assert_eq!(
+            image("image: {path: i.png}\n").as_deref(),
+            Some("https://site.test/2022/i.png")
+        );
+        assert_eq!(image("image: javascript:alert(1)\n"), None);
+    }
+}
