@@ -5,6 +5,7 @@
 #   scripts/bench.sh                  # 10k and 100k posts
 #   SIZES="10000 100000 1000000" scripts/bench.sh
 #   RUNS=5 scripts/bench.sh           # more runs per figure (medians are reported)
+#   BIN=/path/to/tidings scripts/bench.sh   # measure another build (a baseline)
 #
 # Needs: python3, curl, wrk and nginx (installed with apt-get when missing and running as
 # root). Corpora are generated once into $BENCH_DIR (default: target/bench) with the shared
@@ -35,8 +36,12 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "== $(cargo --version); runs per figure: $RUNS (medians); edits per change figure: $EDITS"
-cargo build --release --locked -q
-BIN=$ROOT/target/release/tidings
+# BIN=path/to/tidings measures another build (say, the previous commit's, for a before/after
+# comparison run by run); by default this checkout is built and measured.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --locked -q
+  BIN=$ROOT/target/release/tidings
+fi
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
