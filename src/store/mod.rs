@@ -24,7 +24,7 @@ use crate::documents::{self, Context, DocId, Document, RenderError};
 use crate::feeds::{Feeds, Page, Scope};
 use crate::load::{Catalog, Delta, LoadError};
 use crate::posts::Bodies;
-pub use cache::{Fingerprint, Rendered};
+pub use cache::{Encoding, Fingerprint, Rendered};
 
 /// One published version of the site.
 pub struct Snapshot {
@@ -40,6 +40,9 @@ pub struct Snapshot {
     pub published_at: SystemTime,
     /// Counts up with every published version.
     pub generation: u64,
+    /// Why the content directory cannot be read, while it cannot: this version is then the
+    /// last good state, kept serving until the directory is back.
+    pub content_error: Option<String>,
     /// Subscription documents, the index, OPML, the stylesheet: few (a handful per feed),
     /// requested all the time, so kept for as long as this version and carried over.
     cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
@@ -199,23 +202,9 @@ impl Snapshot {
             ..
         } = id
         {
-            let Some(feed) = self.feeds.get(scope) else {
+            let Some(key) = self.archive_key(id, scope, *n) else {
                 return Lookup::NotFound;
             };
-            let limit = self.config.feeds.limit;
-            let Some(entries) = feed.page(Page::Archive(*n), limit) else {
-                return Lookup::NotFound;
-            };
-            // The page's bytes depend on its path, its entries, and whether a newer archive
-            // page exists (its `next-archive` link); nothing else varies within one store.
-            let mut h = blake3::Hasher::new();
-            h.update(id.path().as_bytes());
-            h.update(&[u8::from(*n < feed.archive_pages(limit))]);
-            for post in entries {
-                h.update(&post.content_hash);
-                h.update(post.source.as_bytes());
-            }
-            let key = *h.finalize().as_bytes();
             let mut fault = None;
             let found = self.renderings.archives.get_or_insert_with(&key, || {
                 match render(ctx, id) {
@@ -273,10 +262,56 @@ impl Snapshot {
         }
     }
 
+    /// The document for `id` if it is rendered already; `None` when getting it means work
+    /// (rendering, or finding out that it does not exist). A request can take this without
+    /// leaving its thread; anything else goes to the render pool.
+    pub fn cached(&self, id: &DocId) -> Option<Arc<Rendered>> {
+        if let DocId::Feed {
+            scope,
+            page: Page::Archive(n),
+            ..
+        } = id
+        {
+            let key = self.archive_key(id, scope, *n)?;
+            return self.renderings.archives.get(&key);
+        }
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        cache.get(id).cloned()
+    }
+
+    /// What an archive page is cached under; `None` when the page does not exist. The page's
+    /// bytes depend on its path, its entries, and whether a newer archive page exists (its
+    /// `next-archive` link); nothing else varies within one store.
+    fn archive_key(&self, id: &DocId, scope: &Scope, n: usize) -> Option<[u8; 32]> {
+        let feed = self.feeds.get(scope)?;
+        let limit = self.config.feeds.limit;
+        let entries = feed.page(Page::Archive(n), limit)?;
+        let mut h = blake3::Hasher::new();
+        h.update(id.path().as_bytes());
+        h.update(&[u8::from(n < feed.archive_pages(limit))]);
+        for post in entries {
+            h.update(&post.content_hash);
+            h.update(post.source.as_bytes());
+        }
+        Some(*h.finalize().as_bytes())
+    }
+
     /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
+    ///
+    /// Archive pages are not kept as fallbacks: they are thousands, kept by their entries in
+    /// the archive cache already, and never change once full; holding their last good bytes
+    /// too would keep a walk of the archives in memory beyond that cache's bound.
     fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
         let rendered = Arc::new(Rendered::new(doc));
-        self.renderings.remember(id, self.generation, &rendered);
+        if !matches!(
+            id,
+            DocId::Feed {
+                page: Page::Archive(_),
+                ..
+            }
+        ) {
+            self.renderings.remember(id, self.generation, &rendered);
+        }
         rendered
     }
 
@@ -351,6 +386,7 @@ impl Store {
             feeds: catalog.feeds().clone(),
             errors: Arc::new(catalog.errors()),
             posts: catalog.post_count(),
+            content_error: catalog.content_error().map(str::to_owned),
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
             cache: RwLock::new(cache),
@@ -427,6 +463,7 @@ mod tests {
                 feeds: self.feeds.clone(),
                 errors: Arc::new(Vec::new()),
                 posts: 5,
+                content_error: None,
                 published_at: SystemTime::now(),
                 generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
                 cache: RwLock::new(HashMap::new()),
@@ -488,21 +525,10 @@ mod tests {
     #[test]
     fn a_failed_render_serves_the_last_good_bytes_and_reports_once() {
         let versions = Versions::new();
-        for id in [
-            DocId::Index,
-            DocId::current(Scope::Site, Format::Json),
-            DocId::Feed {
-                scope: Scope::Site,
-                page: Page::Archive(2),
-                format: Format::Rss,
-            },
-        ] {
+        for id in [DocId::Index, DocId::current(Scope::Site, Format::Json)] {
             let first = versions.next();
             let lookup = first.document_with(&id, good("version one"));
             assert!(matches!(lookup, Lookup::Found(_)), "{id:?}");
-            // Archive pages are cached across versions by their entries; emptying that cache
-            // stands in for a version whose entries changed, which renders anew.
-            versions.renderings.archives.clear();
 
             let second = versions.next();
             let lookup = second.document_with(&id, failing);
@@ -522,6 +548,28 @@ mod tests {
             assert!(matches!(again, Lookup::Found(_)), "{id:?}: {again:?}");
             assert_eq!(body(&again), Some(&b"version one"[..]));
         }
+    }
+
+    #[test]
+    fn archive_pages_are_not_kept_twice() {
+        // They live in the archive cache, keyed by their entries; a page whose entries changed
+        // and that fails to render has no fallback (a 500), rather than every archive page
+        // ever rendered being held beyond that cache's bound.
+        let versions = Versions::new();
+        let id = DocId::Feed {
+            scope: Scope::Site,
+            page: Page::Archive(2),
+            format: Format::Rss,
+        };
+        let first = versions.next();
+        assert!(matches!(
+            first.document_with(&id, good("page")),
+            Lookup::Found(_)
+        ));
+        assert!(versions.renderings.last_good(&id).is_none());
+        versions.renderings.archives.clear();
+        let lookup = versions.next().document_with(&id, failing);
+        assert!(matches!(lookup, Lookup::Failed(_)), "{lookup:?}");
     }
 
     #[test]
