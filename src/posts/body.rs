@@ -55,9 +55,22 @@ impl Renderer {
     }
 
     /// Renders `body` to sanitized HTML with absolute URLs and no character XML forbids.
+    ///
+    /// HTML nested deeper than [`MAX_NESTING`] is shown as its plain text instead: the HTML5
+    /// parser checks the stack of open elements for every tag, so its cost grows with depth
+    /// times length — 100,000 nested `<div>`s took it most of a minute — while no real post
+    /// nests more than a few dozen levels.
     pub fn render(&self, body: &str, base: &Url) -> String {
         let body = xml_clean(body);
         let html = comrak::markdown_to_html(&body, &self.markdown);
+        let depth = nesting_depth(&html);
+        if depth > MAX_NESTING {
+            tracing::warn!(
+                "{base}: the body nests HTML {depth} levels deep (the limit is {MAX_NESTING}); \
+                 it is shown as plain text"
+            );
+            return as_plain_text(&html);
+        }
         let clean = sanitizer(base).clean(&html).to_string();
         // Character references in the source (`&#1;`) decode to characters XML forbids; the
         // serializer writes them back raw, so the final text is cleaned once more.
@@ -65,6 +78,64 @@ impl Renderer {
             Cow::Borrowed(_) => clean,
             Cow::Owned(cleaned) => cleaned,
         }
+    }
+}
+
+/// How deeply HTML may nest before a body is shown as plain text (see [`Renderer::render`]).
+pub const MAX_NESTING: usize = 512;
+
+/// Elements that never hold others, so never deepen the nesting.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// The deepest nesting of elements in `html`, by one linear scan of its tags: an open tag
+/// deepens it, a close tag ends one level (an unclosed tag never does, as a parser would
+/// keep it open). Comments and stray `<` may miscount slightly, always toward the safe side.
+pub fn nesting_depth(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(lt) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += lt + 1;
+        match bytes.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_len = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .unwrap_or(bytes.len() - i);
+                let name = &html[i..i + name_len];
+                // The tag ends at its `>`; a `<` first means it never closed. Stopping there
+                // keeps the scan linear on input such as `<a<a<a…`.
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'>' || b == b'<')
+                    .map(|e| i + e);
+                let self_closing = end.is_some_and(|e| bytes[e] == b'>' && bytes[e - 1] == b'/');
+                if !self_closing && !VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// A body's text as one escaped paragraph: what is shown when its HTML cannot be parsed at a
+/// reasonable cost. Linear in the length, and safe whatever the input.
+fn as_plain_text(html: &str) -> String {
+    let text = html_to_text(html);
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    match xml_clean(&escaped) {
+        Cow::Borrowed(_) => format!("<p>{escaped}</p>"),
+        Cow::Owned(cleaned) => format!("<p>{cleaned}</p>"),
     }
 }
 
@@ -224,5 +295,22 @@ mod tests {
         );
         assert_eq!(summarize("<p>山西晚报新闻</p>", 2), "山西…");
         assert_eq!(summarize("<ul><li>x</li></ul>", 10), "x");
+    }
+
+    #[test]
+    fn measures_nesting_in_one_pass() {
+        for (html, depth) in [
+            ("", 0),
+            ("<p>a</p><p>b</p>", 1),
+            ("<div><p><b>x</b></p></div>", 3),
+            ("<div><br><img src=x><hr/><span/></div>", 1),
+            ("<div><div><div>", 3),
+            ("a < b and c<d", 1),
+            ("<a<a<a", 3),
+            ("</div></div><p>", 1),
+        ] {
+            assert_eq!(nesting_depth(html), depth, "{html}");
+        }
+        assert_eq!(nesting_depth(&"<i>".repeat(10_000)), 10_000);
     }
 }

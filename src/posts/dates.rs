@@ -9,7 +9,9 @@
 //! A date's own offset is kept (`+0800` stays `+08:00` in every document); only a date written
 //! without one takes the site's configured time zone, never the server's.
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+};
 use chrono_tz::Tz;
 
 /// Why a date was refused.
@@ -21,6 +23,24 @@ pub enum DateError {
     /// The text has the right shape but names a day or time that does not exist.
     #[error("`{0}` is an impossible date or time")]
     Impossible(String),
+    /// Before the year 1 or after 9999, here or in UTC: RSS (RFC 822) and HTTP dates cannot
+    /// say it.
+    #[error("`{0}` is outside the years 0001 to 9999")]
+    OutOfRange(String),
+}
+
+/// Refuses a date that feeds and HTTP cannot carry: its year, in its own offset and in UTC,
+/// must be 1 to 9999.
+pub fn in_range(
+    date: DateTime<FixedOffset>,
+    text: &str,
+) -> Result<DateTime<FixedOffset>, DateError> {
+    let years = 1..=9999;
+    if years.contains(&date.year()) && years.contains(&date.naive_utc().year()) {
+        Ok(date)
+    } else {
+        Err(DateError::OutOfRange(text.to_owned()))
+    }
 }
 
 /// Parses a front-matter date. `tz` applies only when the text carries no offset.
@@ -69,13 +89,14 @@ pub fn parse_date(raw: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError>
         return Err(unrecognised());
     }
     let naive = NaiveDateTime::new(date, time);
-    match offset {
+    let date = match offset {
         Some(offset) => offset
             .from_local_datetime(&naive)
             .single()
-            .ok_or_else(impossible),
-        None => Ok(in_zone(naive, tz)),
-    }
+            .ok_or_else(impossible)?,
+        None => in_zone(naive, tz),
+    };
+    in_range(date, text)
 }
 
 /// Places a wall-clock time in a zone. In the hour a DST change repeats, the earlier instant is

@@ -19,6 +19,7 @@ pub mod front_matter;
 pub mod permalink;
 pub mod text;
 
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, FixedOffset};
@@ -336,8 +337,8 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
     let title = fm
         .text("title")
         .unwrap_or_else(|| clean_field(&titleize_slug(name.slug)));
-    let categories = names(&fm.entries, "categories", "category");
-    let tags = names(&fm.entries, "tags", "tag");
+    let categories = names(&fm, "categories", "category")?;
+    let tags = names(&fm, "tags", "tag")?;
     let local_date = date.with_timezone(&config.site.timezone).fixed_offset();
     let permalink = permalink_of(&fm, config, local_date, slug, &categories);
     let id = identity(&fm, config, path, &permalink, slug);
@@ -518,7 +519,19 @@ fn dates_of(
             })?
         }
         _ => match name_date {
-            Some(d) => dates::in_zone(d.and_time(chrono::NaiveTime::MIN), tz),
+            Some(d) => dates::in_range(
+                dates::in_zone(d.and_time(chrono::NaiveTime::MIN), tz),
+                &d.to_string(),
+            )
+            .map_err(|error| {
+                PostError::at(
+                    None,
+                    Reason::BadDate {
+                        field: "file name",
+                        error,
+                    },
+                )
+            })?,
             None => return Err(PostError::at(None, Reason::NoDate)),
         },
     };
@@ -654,38 +667,64 @@ fn text_field(map: &Yaml, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The most categories (and, separately, tags) one post may have. Each is a feed of its own;
+/// a post with more is almost certainly a mistake (a list pasted into the wrong field), and
+/// refusing it keeps one file from creating thousands of feeds.
+pub const MAX_NAMES: usize = 1_000;
+
 /// Jekyll's rules for categories and tags: the plural key takes a list, or a string split on
 /// white space (`categories: news local` is two categories); the singular key is one name,
 /// never split (`category: New York` is one). Any scalar is read as text (`tags: 2024`).
-fn names(map: &Yaml, plural: &str, singular: &str) -> Vec<String> {
+/// Duplicates are dropped, keeping the first; more than [`MAX_NAMES`] is an error.
+fn names(
+    fm: &FrontMatter<'_>,
+    plural: &'static str,
+    singular: &str,
+) -> Result<Vec<String>, PostError> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut push = |name: String| {
         let name = clean_field(&name);
-        if !name.is_empty() && !out.contains(&name) {
+        if !name.is_empty() && seen.insert(name.clone()) {
             out.push(name);
         }
+        out.len() <= MAX_NAMES
     };
-    match map.get(plural) {
+    let mut within = true;
+    match fm.get(plural) {
         Some(Yaml::Seq(items)) => {
-            for item in items {
-                if let Some(t) = item.as_text() {
-                    push(t);
+            for t in items.iter().filter_map(Yaml::as_text) {
+                within = push(t);
+                if !within {
+                    break;
                 }
             }
         }
         Some(other) => {
             if let Some(t) = other.as_text() {
                 for word in t.split_whitespace() {
-                    push(word.to_owned());
+                    within = push(word.to_owned());
+                    if !within {
+                        break;
+                    }
                 }
             }
         }
         None => {}
     }
-    if let Some(t) = map.get(singular).and_then(Yaml::as_text) {
-        push(t);
+    if within && let Some(t) = fm.get(singular).and_then(Yaml::as_text) {
+        within = push(t);
     }
-    out
+    if !within {
+        return Err(fm.error(
+            plural,
+            Reason::BadField {
+                field: plural,
+                reason: format!("more than {MAX_NAMES} names; each one is a feed of its own"),
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// Jekyll's title from a slug: words split on `-`, each capitalised.
