@@ -24,6 +24,10 @@ pub enum FileError {
     /// The file name is not valid UTF-8, so it has no stable id or URL.
     #[error("the file name is not valid UTF-8")]
     BadFileName,
+    /// A FIFO, socket or device: never read, because reading one can block forever or never
+    /// end.
+    #[error("not a regular file (a FIFO, socket or device); it is never read")]
+    NotRegular,
     /// Over the size limit (`posts.max_bytes`): refused without reading it all.
     #[error("the file is {size} bytes, over the limit of {limit} bytes (posts.max_bytes)")]
     TooLarge {
@@ -177,9 +181,8 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
             }
             continue;
         }
-        if !entry.file_type().is_file() {
-            continue;
-        }
+        // Not only files: a FIFO or socket named like a post is reported below.
+        let is_file = entry.file_type().is_file();
         // Cheap tests on the file name first: most entries of a content folder are posts, but
         // a site's assets can outnumber them.
         let name = entry.file_name();
@@ -206,6 +209,14 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
         } else {
             slash_path(rel)
         };
+        if !is_file {
+            // Reported, not read: a FIFO named like a post would block its reader for good.
+            errors.push(WalkError {
+                path: relative,
+                error: FileError::NotRegular,
+            });
+            continue;
+        }
         let file = Found {
             path: entry.path().to_owned(),
             relative,
@@ -228,6 +239,55 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
     direct.sort_by(|a, b| a.relative.cmp(&b.relative));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (direct, errors)
+}
+
+/// A directory's identity: its canonical path and, on Unix, its device and inode, so that a
+/// directory recreated or renamed into the same path is told apart from the one before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirId {
+    path: PathBuf,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+/// The directory `dir` leads to, canonical, with its identity; `None` when there is none.
+pub fn dir_identity(dir: &Path) -> Option<(PathBuf, DirId)> {
+    let path = dir.canonicalize().ok()?;
+    let meta = std::fs::metadata(&path).ok().filter(|m| m.is_dir())?;
+    #[cfg(not(unix))]
+    let _ = &meta;
+    let id = DirId {
+        path: path.clone(),
+        #[cfg(unix)]
+        inode: {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        },
+    };
+    Some((path, id))
+}
+
+/// Whether `relative` (a `/`-separated path under `root`, which must be canonical) stays
+/// inside `root` when symbolic links are followed: the rule [`discover`] applies to links,
+/// for one path, so a path a watcher reports is judged exactly as the walk would judge it.
+/// A path that does not exist is inside (there is nothing to follow).
+pub fn is_inside(root: &Path, relative: &str) -> bool {
+    let mut path = root.to_path_buf();
+    for part in relative.split('/') {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                // One link on the way decides it: where the whole path really leads.
+                return match path.canonicalize() {
+                    Ok(target) => target.starts_with(root),
+                    Err(_) => false,
+                };
+            }
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
 }
 
 /// A relative path with `/` separators on every platform.
@@ -261,14 +321,27 @@ pub enum ReadError {
 /// all. One `open` and one `fstat` per file: the stamp comes from the open handle.
 pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, ReadError> {
     let unusable = |e: std::io::Error| ReadError::Unusable(FileError::Io(e.to_string()));
-    let file = match std::fs::File::open(path) {
+    // Only regular files are opened: a FIFO would block `open` itself until a writer came.
+    // The check on the path spares the open; the one on the handle closes the race of a file
+    // replaced by a FIFO in between (opened non-blocking, so that open cannot hang either).
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(ReadError::Missing),
+        Ok(meta) if !meta.is_file() => return Err(ReadError::Unusable(FileError::NotRegular)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(e) => return Err(unusable(e)),
+    }
+    let file = match open_nonblocking(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
         Err(e) => return Err(unusable(e)),
     };
     let meta = file.metadata().map_err(unusable)?;
-    if !meta.is_file() {
+    if meta.is_dir() {
         return Err(ReadError::Missing);
+    }
+    if !meta.is_file() {
+        return Err(ReadError::Unusable(FileError::NotRegular));
     }
     let stamp = Stamp {
         modified: meta.modified().ok(),
@@ -293,6 +366,18 @@ pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, 
         }));
     }
     Ok(stamp)
+}
+
+/// Opens for reading without blocking on FIFOs (on Unix; elsewhere a plain open).
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// The stamp of a file without reading it, for rescans.

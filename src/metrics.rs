@@ -173,6 +173,7 @@ pub struct Metrics {
     posts: Gauge,
     feeds: Gauge,
     load_errors: Gauge,
+    content_missing: Gauge,
     last_rebuild: Gauge<f64, AtomicU64>,
 }
 
@@ -199,6 +200,7 @@ impl Metrics {
         let posts = Gauge::default();
         let feeds = Gauge::default();
         let load_errors = Gauge::default();
+        let content_missing = Gauge::default();
         let last_rebuild = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "http_requests",
@@ -235,6 +237,11 @@ impl Metrics {
             load_errors.clone(),
         );
         registry.register(
+            "content_missing",
+            "1 while the content directory cannot be read (the last good state keeps serving)",
+            content_missing.clone(),
+        );
+        registry.register(
             "last_rebuild_timestamp_seconds",
             "Unix time of the last published rebuild",
             last_rebuild.clone(),
@@ -252,6 +259,7 @@ impl Metrics {
             posts,
             feeds,
             load_errors,
+            content_missing,
             last_rebuild,
         }
     }
@@ -295,6 +303,8 @@ impl Metrics {
         self.posts.set(snapshot.posts as i64);
         self.feeds.set(snapshot.feeds.len() as i64);
         self.load_errors.set(snapshot.errors.len() as i64);
+        self.content_missing
+            .set(i64::from(snapshot.content_error.is_some()));
         let at = snapshot
             .published_at
             .duration_since(SystemTime::UNIX_EPOCH)

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::watch::{WatchError, Watcher};
+use crate::watch::{Rescanner, WatchError, Watcher};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,50 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         "listening on http://{}/ (feeds at {base_url})",
         running.addr
     );
-    running.wait()
+    let hangups = running.rescanner().map(Hangups::start);
+    let result = running.wait();
+    if let Some(Some(hangups)) = hangups {
+        hangups.stop();
+    }
+    result
+}
+
+/// SIGHUP, the signal operators send to "reload": a full rescan of the content directory.
+/// Without a handler it would kill the process without a word. (Settings are read once, at
+/// start; changing them needs a restart, which the log line says.)
+struct Hangups {
+    handle: signal_hook::iterator::Handle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Hangups {
+    fn start(rescanner: Rescanner) -> Option<Self> {
+        let mut signals = match signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP]) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot handle SIGHUP ({e}); it will stop the process");
+                return None;
+            }
+        };
+        let handle = signals.handle();
+        let thread = std::thread::Builder::new()
+            .name("tidings-signals".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    tracing::info!(
+                        "SIGHUP: rescanning the content directory (settings changes need a restart)"
+                    );
+                    rescanner.rescan();
+                }
+            })
+            .ok()?;
+        Some(Self { handle, thread })
+    }
+
+    fn stop(self) {
+        self.handle.close();
+        let _ = self.thread.join();
+    }
 }
 
 /// A service running on background threads, for tests and embedding.
@@ -118,6 +161,11 @@ impl Running {
     }
 
     /// The server first, so no request sees the watcher gone.
+    /// A handle that asks the watcher for a full rescan; `None` once stopped.
+    pub fn rescanner(&self) -> Option<Rescanner> {
+        self.watcher.as_ref().map(Watcher::rescanner)
+    }
+
     fn shutdown(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop();

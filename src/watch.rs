@@ -56,7 +56,20 @@ pub enum WatchError {
 
 enum Msg {
     Events(DebounceEventResult),
+    /// Someone asked for a full rescan (SIGHUP).
+    Rescan,
     Stop,
+}
+
+/// Asks a running [`Watcher`] for a full rescan, from any thread.
+#[derive(Debug, Clone)]
+pub struct Rescanner(mpsc::Sender<Msg>);
+
+impl Rescanner {
+    /// Queues a rescan of the whole content directory (a no-op once the watcher stopped).
+    pub fn rescan(&self) {
+        let _ = self.0.send(Msg::Rescan);
+    }
 }
 
 /// The running watcher and rebuild thread. Stops when dropped.
@@ -73,7 +86,9 @@ impl Watcher {
         store: Arc<Store>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, WatchError> {
-        let root = config
+        // A content directory that is not there at start is an error to report now; later it
+        // may come and go, and the rebuild thread follows it.
+        config
             .content_dir
             .canonicalize()
             .map_err(|source| WatchError::Root {
@@ -84,12 +99,17 @@ impl Watcher {
         let events = tx.clone();
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
-            .spawn(move || rebuild_loop(config, root, store, metrics, events, rx))
+            .spawn(move || rebuild_loop(config, store, metrics, events, rx))
             .map_err(WatchError::Thread)?;
         Ok(Self {
             tx,
             thread: Some(thread),
         })
+    }
+
+    /// A handle that asks for a full rescan.
+    pub fn rescanner(&self) -> Rescanner {
+        Rescanner(self.tx.clone())
     }
 
     /// Stops watching and waits for a rebuild in progress to finish.
@@ -153,7 +173,6 @@ struct Work {
 
 fn rebuild_loop(
     config: Arc<Config>,
-    root: PathBuf,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     events: mpsc::Sender<Msg>,
@@ -179,18 +198,7 @@ fn rebuild_loop(
     // opens is an inotify event, and 100,000 of them overflow the kernel's queue and cost more
     // than the load itself. A rescan right after it starts catches whatever changed during the
     // load, comparing sizes and modification times only.
-    let mut poll_fallback = false;
-    let _debouncer = match config.server.watch {
-        WatchMode::Native => match start_debouncer(&root, &config, events) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::warn!("{e}; polling instead");
-                poll_fallback = true;
-                None
-            }
-        },
-        WatchMode::Poll | WatchMode::Off => None,
-    };
+    let mut watched = Watched::arm(&config, &events);
     if config.server.watch != WatchMode::Off {
         let mut catch_up = Work {
             rescan: true,
@@ -209,9 +217,8 @@ fn rebuild_loop(
     // rescan rather than notify's poll watcher, which compares modification times in whole
     // seconds (missing a second save within the same second) unless it reads every file on
     // every poll; the rescan compares exact times and sizes and reads only what changed.
-    let poll = (config.server.watch == WatchMode::Poll || poll_fallback)
-        .then(|| Duration::from_millis(config.server.poll_interval_ms.max(10)));
-    let mut next_poll = poll.map(|p| Instant::now() + p);
+    let poll_period = Duration::from_millis(config.server.poll_interval_ms.max(10));
+    let mut next_poll = watched.polls().then(|| Instant::now() + poll_period);
     loop {
         let mut wait = catalog
             .next_publication()
@@ -224,6 +231,12 @@ fn rebuild_loop(
         if let Some(at) = next_poll {
             wait = wait.min(at.saturating_duration_since(Instant::now()));
         }
+        if !matches!(watched, Watched::Off) {
+            // No event says that the content directory came back, or that another one was
+            // renamed into its place (the OS watcher follows the old one wherever it went):
+            // look now and then, at the cost of a stat.
+            wait = wait.min(ROOT_CHECK);
+        }
         let first = match rx.recv_timeout(wait) {
             Ok(msg) => Some(msg),
             Err(RecvTimeoutError::Timeout) => None,
@@ -231,11 +244,11 @@ fn rebuild_loop(
         };
         let noticed = Instant::now();
         let mut work = Work::default();
-        if let (Some(at), Some(period)) = (next_poll, poll)
+        if let Some(at) = next_poll
             && noticed >= at
         {
             work.rescan = true;
-            next_poll = Some(noticed + period);
+            next_poll = Some(noticed + poll_period);
         }
         let mut msgs: Vec<Msg> = first.into_iter().collect();
         // Whatever else queued up meanwhile is handled in the same rebuild.
@@ -243,7 +256,13 @@ fn rebuild_loop(
         for msg in msgs {
             match msg {
                 Msg::Stop => return,
-                Msg::Events(Ok(events)) => classify(&root, &events, &catalog, &mut work),
+                Msg::Rescan => work.rescan = true,
+                Msg::Events(Ok(events)) => {
+                    // Late events from a watcher that is gone have nothing to re-read.
+                    if let Some(root) = watched.root() {
+                        classify(root, &events, &catalog, &mut work);
+                    }
+                }
                 Msg::Events(Err(errors)) => {
                     for e in errors {
                         tracing::warn!("watcher error, rescanning: {e}");
@@ -252,8 +271,104 @@ fn rebuild_loop(
                 }
             }
         }
+        // The content directory may have been deleted, recreated or swapped for another
+        // (`mv new content`): the OS watcher still watches the old one, if any. Then watch
+        // whatever is there now and rescan it, so the feeds converge to what a fresh start
+        // would serve.
+        if watched.is_stale(&config) {
+            // The old OS watcher goes first: the new one may watch the same path.
+            drop(std::mem::replace(&mut watched, Watched::Missing));
+            watched = Watched::arm(&config, &events);
+            match &watched {
+                Watched::Missing => tracing::warn!(
+                    "the content directory {} is gone; serving the last good state until it is back",
+                    config.content_dir.display()
+                ),
+                _ => tracing::info!(
+                    "the content directory {} was replaced; watching the new one",
+                    config.content_dir.display()
+                ),
+            }
+            work.rescan = true;
+            if next_poll.is_none() && watched.polls() {
+                next_poll = Some(noticed + poll_period);
+            }
+        }
         // Nothing to re-read is still a rebuild: a scheduled post may be due.
         rebuild(&mut catalog, &mut work, noticed, &store, &metrics);
+    }
+}
+
+/// How often the watcher checks that the content directory is still the one it watches.
+const ROOT_CHECK: Duration = Duration::from_millis(500);
+
+/// What is being watched: the content directory as it was when watching started (its
+/// identity, to notice a replacement), and the OS watcher on it.
+enum Watched {
+    /// The content directory cannot be found.
+    Missing,
+    /// `server.watch = "off"`: loaded once, never looked at again.
+    Off,
+    /// Watched by the operating system.
+    Native {
+        root: PathBuf,
+        id: files::DirId,
+        _debouncer: Box<dyn Send>,
+    },
+    /// Rescanned on a timer (poll mode, or the OS watcher refused), or not watched at all.
+    Timer { root: PathBuf, id: files::DirId },
+}
+
+impl Watched {
+    /// Watches the content directory as it is now.
+    fn arm(config: &Config, events: &mpsc::Sender<Msg>) -> Self {
+        if config.server.watch == WatchMode::Off {
+            return Watched::Off;
+        }
+        let Some((root, id)) = files::dir_identity(&config.content_dir) else {
+            return Watched::Missing;
+        };
+        if config.server.watch == WatchMode::Poll {
+            return Watched::Timer { root, id };
+        }
+        match start_debouncer(&root, config, events.clone()) {
+            Ok(debouncer) => Watched::Native {
+                root,
+                id,
+                _debouncer: debouncer,
+            },
+            Err(e) => {
+                tracing::warn!("{e}; polling instead");
+                Watched::Timer { root, id }
+            }
+        }
+    }
+
+    /// Whether rescans run on a timer.
+    fn polls(&self) -> bool {
+        matches!(self, Watched::Timer { .. })
+    }
+
+    /// The canonical content directory that events are reported under.
+    fn root(&self) -> Option<&Path> {
+        match self {
+            Watched::Native { root, .. } | Watched::Timer { root, .. } => Some(root),
+            Watched::Missing | Watched::Off => None,
+        }
+    }
+
+    /// Whether the content directory is no longer the one being watched: gone, back, or
+    /// another directory (or link target) at the same path.
+    fn is_stale(&self, config: &Config) -> bool {
+        if matches!(self, Watched::Off) {
+            return false;
+        }
+        let now = files::dir_identity(&config.content_dir).map(|(_, id)| id);
+        match self {
+            Watched::Off => false,
+            Watched::Missing => now.is_some(),
+            Watched::Native { id, .. } | Watched::Timer { id, .. } => now.as_ref() != Some(id),
+        }
     }
 }
 
@@ -270,6 +385,7 @@ fn rebuild(
     let now = Utc::now();
     let errors_before = catalog.errors();
     let posts_before = catalog.post_count();
+    let missing_before = catalog.content_error().is_some();
     let delta = if work.rescan {
         catalog.rescan(now)
     } else {
@@ -278,8 +394,12 @@ fn rebuild(
         catalog.refresh(&paths, now)
     };
     let errors_after = catalog.errors();
-    // A post loaded but not visible yet changes no feed, but /healthz counts it.
-    if !delta.is_visible() && errors_before == errors_after && posts_before == catalog.post_count()
+    // A post loaded but not visible yet changes no feed, but /healthz counts it, and says
+    // whether the content directory is there.
+    if !delta.is_visible()
+        && errors_before == errors_after
+        && posts_before == catalog.post_count()
+        && missing_before == catalog.content_error().is_some()
     {
         return;
     }

@@ -29,8 +29,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use crate::documents::DocId;
 use crate::feeds::Page;
 use crate::metrics::{self, Cause, Kind, Metrics};
-use crate::store::{Fault, Lookup, Store};
-use negotiate::Available;
+use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
+use negotiate::{Available, Coding};
 use respond::HeaderCache;
 
 /// Paths longer than this are refused with 414 before any parsing.
@@ -181,7 +181,7 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         match kind {
             Kind::Healthz => respond::healthz(state.store.snapshot().as_deref()),
             Kind::Metrics => respond::metrics(state.metrics.encode()),
-            _ => document(&req, id, &shared),
+            _ => document(&req, id, &shared).await,
         }
     };
     let status = response.status().as_u16();
@@ -194,20 +194,54 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     response
 }
 
-fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> HttpResponse {
+/// A document request. What is ready — a rendered document in the encoding asked for — is
+/// answered on the request thread; rendering and compressing run on the blocking pool, so
+/// the request threads keep answering every cached document and `/healthz` while a large
+/// or slow document is being made.
+async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> HttpResponse {
     let Some(id) = id else {
         return respond::not_found();
     };
     let Some(snapshot) = shared.state.store.snapshot() else {
         return respond::loading();
     };
-    answer(
-        req,
-        &id,
-        snapshot.document(&id),
-        snapshot.config.feeds.max_age,
-        shared,
-    )
+    let lookup = match snapshot.cached(&id) {
+        Some(doc) => Lookup::Found(doc),
+        None => {
+            let (snapshot, id) = (Arc::clone(&snapshot), id.clone());
+            match web::block(move || snapshot.document(&id)).await {
+                Ok(lookup) => lookup,
+                // The pool is gone: the server is shutting down.
+                Err(_) => return respond::loading(),
+            }
+        }
+    };
+    if let Lookup::Found(doc) | Lookup::Degraded { document: doc, .. } = &lookup {
+        let accept_encoding = req
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok());
+        let encoding = match negotiate::choose(accept_encoding, available(doc)) {
+            Coding::Brotli => Encoding::Brotli,
+            Coding::Gzip => Encoding::Gzip,
+            Coding::Identity => Encoding::Identity,
+        };
+        if !doc.has(encoding) {
+            let doc = Arc::clone(doc);
+            // A failure here only means the encoding is made inline below.
+            let _ = web::block(move || doc.prepare(encoding)).await;
+        }
+    }
+    answer(req, &id, lookup, snapshot.config.feeds.max_age, shared)
+}
+
+/// Which encodings a document is offered in.
+fn available(doc: &Rendered) -> Available {
+    if doc.compressible() {
+        Available::Compressed
+    } else {
+        Available::IdentityOnly
+    }
 }
 
 /// The response for what the store found.
@@ -243,12 +277,7 @@ fn answer(
         headers.etag_str(),
         doc.last_modified,
     );
-    let available = if doc.compressible() {
-        Available::Compressed
-    } else {
-        Available::IdentityOnly
-    };
-    let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available);
+    let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
     let client = negotiate::client(header(header::ACCEPT));
     respond::document(&doc, headers, outcome, coding, client)
 }

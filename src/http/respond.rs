@@ -248,10 +248,14 @@ pub(super) fn healthz(snapshot: Option<&Snapshot>) -> HttpResponse {
         );
     };
     let last_rebuild = chrono::DateTime::<Utc>::from(s.published_at).to_rfc3339();
+    // Still 200 while the content directory is missing: every feed keeps serving its last
+    // good state, so an orchestrator must not restart the process; the status says what is
+    // wrong.
     json(
         StatusCode::OK,
         serde_json::json!({
-            "status": "ok",
+            "status": if s.content_error.is_some() { "degraded" } else { "ok" },
+            "content_error": s.content_error,
             "posts": s.posts,
             "feeds": s.feeds.len(),
             "load_errors": s.errors.len(),

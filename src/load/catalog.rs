@@ -89,6 +89,9 @@ pub struct Catalog {
     /// Loaded posts not visible yet, by date, so that finding what becomes visible (and when
     /// to wake up for it) looks at the waiting posts only, not at every post of the site.
     pending: BTreeSet<(DateTime<Utc>, String)>,
+    /// Why the content directory itself cannot be read, while it cannot (deleted, replaced,
+    /// unmounted). Nothing is applied meanwhile: the last good state keeps serving.
+    root_error: Option<String>,
 }
 
 impl Catalog {
@@ -107,7 +110,9 @@ impl Catalog {
             loaded: 0,
             skipped: 0,
             pending: BTreeSet::new(),
+            root_error: None,
         };
+        catalog.check_root();
         let (found, walk_errors) = files::discover(&catalog.root);
         let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
         // The first load groups every post from scratch below, so its changes are not needed.
@@ -200,10 +205,53 @@ impl Catalog {
         }
     }
 
+    /// Why the content directory cannot be read, while it cannot.
+    pub fn content_error(&self) -> Option<&str> {
+        self.root_error.as_deref()
+    }
+
+    /// The content directory, canonical, if it can be read; otherwise records why not.
+    fn check_root(&mut self) -> Option<PathBuf> {
+        let checked = match self.root.canonicalize() {
+            Ok(root) if root.is_dir() => Ok(root),
+            Ok(_) => Err("it is not a directory".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        match checked {
+            Ok(root) => {
+                self.root_error = None;
+                Some(root)
+            }
+            Err(why) => {
+                self.root_error = Some(format!(
+                    "the content directory {} cannot be read: {why}",
+                    self.root.display()
+                ));
+                None
+            }
+        }
+    }
+
     /// Re-reads the given files (paths relative to the content directory, `/`-separated) and
     /// applies what changed. A file whose bytes did not change is not parsed again.
+    ///
+    /// Each path must pass the walk's rule for symbolic links (see [`files::is_inside`]): a
+    /// link out of the content directory that a watcher reports is treated as absent, exactly
+    /// as a fresh start would treat it. While the content directory itself cannot be read,
+    /// nothing is applied (only posts whose time comes are published).
     pub fn refresh(&mut self, paths: &[String], now: DateTime<Utc>) -> Delta {
-        let (changes, mut delta) = self.read_and_apply(paths);
+        let Some(root) = self.check_root() else {
+            let mut delta = Delta::default();
+            self.publish(Vec::new(), now, &mut delta);
+            return delta;
+        };
+        let (inside, outside): (Vec<String>, Vec<String>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| files::is_inside(&root, p));
+        let mut reads = read_all(&self.pool, &self.root, &inside, &self.config);
+        reads.extend(outside.into_iter().map(|p| (p, FileRead::Gone)));
+        let (changes, mut delta) = self.apply_reads(reads);
         self.publish(changes, now, &mut delta);
         delta
     }
@@ -212,6 +260,13 @@ impl Catalog {
     /// watcher cannot say what changed. Files whose size and modification time are unchanged
     /// are not read.
     pub fn rescan(&mut self, now: DateTime<Utc>) -> Delta {
+        if self.check_root().is_none() {
+            // Not "every file is gone": a deleted or unmounted content directory is reported
+            // and the last good state kept until it is back.
+            let mut delta = Delta::default();
+            self.publish(Vec::new(), now, &mut delta);
+            return delta;
+        }
         let (found, walk_errors) = files::discover(&self.root);
         // Paths the walk reports as errors (a name that is not UTF-8, an unreadable folder)
         // are still there: they stay known, and reported.
@@ -243,6 +298,11 @@ impl Catalog {
     /// to loaded posts.
     fn read_and_apply(&mut self, paths: &[String]) -> (Vec<Change>, Delta) {
         let reads = read_all(&self.pool, &self.root, paths, &self.config);
+        self.apply_reads(reads)
+    }
+
+    /// Records what each file now holds, returning the changes to loaded posts.
+    fn apply_reads(&mut self, reads: Vec<(String, FileRead)>) -> (Vec<Change>, Delta) {
         let mut changes = Vec::new();
         let mut delta = Delta::default();
         for (path, read) in reads {

@@ -41,6 +41,17 @@ impl Fingerprint {
     }
 }
 
+/// The encodings a [`Rendered`] document is kept in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The bytes as rendered.
+    Identity,
+    /// gzip.
+    Gzip,
+    /// Brotli.
+    Brotli,
+}
+
 /// A document ready to send.
 #[derive(Debug)]
 pub struct Rendered {
@@ -67,6 +78,29 @@ impl Rendered {
     /// Whether compressed encodings are worth offering at all.
     pub fn compressible(&self) -> bool {
         self.identity.len() >= MIN_COMPRESS
+    }
+
+    /// Whether asking for `coding` costs nothing more: the encoding is computed already (or
+    /// none is wanted).
+    pub fn has(&self, coding: Encoding) -> bool {
+        match coding {
+            Encoding::Identity => true,
+            Encoding::Gzip => self.gzip.get().is_some(),
+            Encoding::Brotli => self.brotli.get().is_some(),
+        }
+    }
+
+    /// Computes `coding` now if it is not yet, so that a later request finds it ready.
+    pub fn prepare(&self, coding: Encoding) {
+        match coding {
+            Encoding::Identity => {}
+            Encoding::Gzip => {
+                self.gzip();
+            }
+            Encoding::Brotli => {
+                self.brotli();
+            }
+        }
     }
 
     /// The gzip encoding, computed on first use; `None` when it would not be smaller.

@@ -3,6 +3,7 @@
 
 mod check;
 mod documents;
+mod hostile;
 mod http;
 mod live;
 mod loader;

@@ -40,6 +40,8 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("notify", &["src/watch.rs"]),
     ("notify_debouncer_full", &["src/watch.rs"]),
     ("walkdir", &["src/files.rs"]),
+    ("libc", &["src/files.rs"]),
+    ("signal_hook", &["src/service.rs"]),
     ("comrak", &["src/posts/body.rs"]),
     ("ammonia", &["src/posts/body.rs", "src/posts/text.rs"]),
     ("serde_saphyr", &["src/posts/front_matter.rs"]),

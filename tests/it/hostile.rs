@@ -1,0 +1,273 @@
+//! What careless editors and hostile file systems do to a running service: a FIFO named like a
+//! post, a link out of the content directory, the content directory deleted, recreated or
+//! swapped for another, a post with absurdly many tags, dates no feed can carry, SIGHUP. The
+//! service must keep serving, report what is wrong, and converge to what a fresh start would
+//! serve.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tidings::posts::Reason;
+use tidings::posts::dates::DateError;
+
+use crate::support::{Served, config, error, load, site};
+
+fn post(title: &str) -> Vec<u8> {
+    format!("---\ntitle: {title}\ndate: 2022-05-26 07:32:30 +0800\ncategory: news\n---\nbody\n")
+        .into_bytes()
+}
+
+/// The entry titles of the site feed, sorted.
+fn titles(served: &Served) -> Vec<String> {
+    let feed = served.get("/feed.json");
+    if feed.status != 200 {
+        return Vec::new();
+    }
+    let json: serde_json::Value = serde_json::from_slice(&feed.body).expect("JSON Feed");
+    let mut titles: Vec<String> = json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    titles.sort();
+    titles
+}
+
+fn health(served: &Served) -> serde_json::Value {
+    serde_json::from_slice(&served.get("/healthz").body).expect("healthz is JSON")
+}
+
+fn health_errors(served: &Served) -> Vec<String> {
+    health(served)["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success());
+}
+
+#[test]
+fn a_fifo_named_like_a_post_is_reported_and_never_blocks_a_rebuild() {
+    let served = Served::start(&[("a.md", &post("A"))], "");
+    mkfifo(&served.path("pipe.md"));
+    served.wait_for("the FIFO to be reported", || {
+        health_errors(&served)
+            .iter()
+            .any(|e| e.starts_with("pipe.md: not a regular file"))
+    });
+    // The rebuild thread is not stuck in `open`: later edits still arrive.
+    served.write("b.md", &post("B"));
+    served.wait_for("B to be published", || titles(&served) == ["A", "B"]);
+    // The start-up walk reports it too, without opening it.
+    let catalog = load(served.dir.path(), &config(""));
+    let errors: Vec<String> = catalog.errors().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        ["pipe.md: not a regular file (a FIFO, socket or device); it is never read"]
+    );
+    assert_eq!(catalog.post_count(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_content_directory_is_never_published() {
+    let outside = site(&[("secret.md", &post("Secret"))]);
+    let served = Served::start(&[("a.md", &post("A"))], "");
+    std::os::unix::fs::symlink(outside.path().join("secret.md"), served.path("out.md"))
+        .expect("symlink");
+    served.write("b.md", &post("B"));
+    served.wait_for("B to be published", || titles(&served) == ["A", "B"]);
+    // A folder event makes the watcher rescan the whole tree: the link stays out there too.
+    served.write("sub/c.md", &post("C"));
+    served.wait_for("C to be published", || titles(&served) == ["A", "B", "C"]);
+    assert_eq!(health(&served)["posts"], 3, "{}", health(&served));
+    // A link that stays inside is a file like any other.
+    std::os::unix::fs::symlink(served.path("a.md"), served.path("sub/alias.md")).expect("link");
+    served.wait_for("the alias to be published", || {
+        titles(&served) == ["A", "A", "B", "C"]
+    });
+}
+
+#[test]
+fn a_deleted_and_recreated_content_directory_is_followed() {
+    let served = Served::start(&[("a.md", &post("A"))], "");
+    let root = served.dir.path().to_owned();
+    std::fs::remove_dir_all(&root).expect("rm -rf");
+    served.wait_for("/healthz to say the content is missing", || {
+        let h = health(&served);
+        h["status"] == "degraded" && h["content_error"].as_str().is_some()
+    });
+    assert_eq!(served.get("/feed.atom").status, 200, "still serving");
+    assert!(
+        served
+            .get("/metrics")
+            .text()
+            .contains("tidings_content_missing 1")
+    );
+
+    std::fs::create_dir(&root).expect("mkdir");
+    std::fs::write(root.join("c.md"), post("C")).expect("write");
+    served.wait_for("the new content to be served", || {
+        titles(&served) == ["C"] && health(&served)["status"] == "ok"
+    });
+    // The watcher follows the new directory: a later edit arrives.
+    served.write("d.md", &post("D"));
+    served.wait_for("D to be published", || titles(&served) == ["C", "D"]);
+}
+
+#[test]
+fn a_content_directory_swapped_by_rename_is_followed() {
+    let served = Served::start(&[("a.md", &post("A"))], "");
+    let root = served.dir.path().to_owned();
+    let staged = tempfile::tempdir_in(root.parent().expect("parent")).expect("tempdir");
+    std::fs::write(staged.path().join("n.md"), post("Swapped")).expect("write");
+    let old = root.with_extension("old");
+    // The atomic deploy: the new tree is moved into place with renames.
+    std::fs::rename(&root, &old).expect("mv content content.old");
+    std::fs::rename(staged.path(), &root).expect("mv new content");
+    served.wait_for("the swapped-in content to be served", || {
+        titles(&served) == ["Swapped"]
+    });
+    served.write("m.md", &post("More"));
+    served.wait_for("an edit in the new directory", || {
+        titles(&served) == ["More", "Swapped"]
+    });
+    std::fs::remove_dir_all(&old).expect("clean up");
+}
+
+#[test]
+fn a_post_with_absurdly_many_tags_is_refused_at_once() {
+    let tags: String = (0..200_000).map(|i| format!("t{i} ")).collect();
+    let text = format!("---\ntitle: x\ndate: 2022-05-26\ntags: {tags}\n---\n");
+    let e = error("many.md", text.as_bytes(), &config(""));
+    assert!(
+        matches!(e.reason, Reason::BadField { field: "tags", .. }),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(4));
+    // The limit is on distinct names: repeats cost nothing.
+    let repeats = format!(
+        "---\ndate: 2022-05-26\ntags: [{}]\n---\n",
+        vec!["same"; 50_000].join(", ")
+    );
+    let p = crate::support::post("repeats.md", &repeats, &config(""));
+    assert_eq!(p.tags, ["same"]);
+}
+
+#[test]
+fn dates_no_feed_can_carry_are_errors() {
+    let cfg = config("");
+    for (name, text) in [
+        ("0000-01-01-zero.md", "---\ntitle: x\n---\n"),
+        ("a.md", "---\ndate: 0000-05-26\n---\n"),
+        ("b.md", "---\ndate: 9999-12-31 23:00:00 -0500\n---\n"),
+        ("c.md", "---\ndate: 0001-01-01 00:30:00 +0100\n---\n"),
+        ("d.md", "---\ndate: 2022-05-26\nupdated: 0000-01-01\n---\n"),
+    ] {
+        let e = error(name, text.as_bytes(), &cfg);
+        assert!(
+            matches!(
+                e.reason,
+                Reason::BadDate {
+                    error: DateError::OutOfRange(_),
+                    ..
+                }
+            ),
+            "{name}: {e}"
+        );
+    }
+    let p = crate::support::post("e.md", "---\ndate: 9999-12-31 23:00:00 +0100\n---\n", &cfg);
+    assert_eq!(p.date.to_rfc2822(), "Fri, 31 Dec 9999 23:00:00 +0100");
+}
+
+#[test]
+fn sighup_rescans_and_never_stops_the_service() {
+    use std::io::BufRead;
+    let dir = site(&[("a.md", &post("A"))]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["serve", "--config", "/dev/null", "--bind", "127.0.0.1:0"])
+        .arg("--content")
+        .arg(dir.path())
+        .env("TIDINGS_LOG", "info")
+        .env("TIDINGS_WATCH", "off")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tidings");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let next_line = |want: &str| loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no log line with {want:?}"));
+        if line.contains(want) {
+            return line;
+        }
+    };
+    let listening = next_line("listening on http://");
+    let addr: std::net::SocketAddr = listening
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .expect("an address");
+    crate::support::wait_for("the first load", Duration::from_secs(10), || {
+        crate::support::request(addr, "GET", "/healthz", &[]).status == 200
+    });
+    // With watching off, only the SIGHUP can bring the new post in.
+    std::fs::write(dir.path().join("b.md"), post("B")).expect("write");
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    next_line("SIGHUP");
+    crate::support::wait_for("B after the rescan", Duration::from_secs(10), || {
+        let feed = crate::support::request(addr, "GET", "/feed.atom", &[]);
+        feed.status == 200 && feed.text().contains("<title>B</title>")
+    });
+    assert!(child.try_wait().expect("wait").is_none(), "still running");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn html_nested_too_deep_is_shown_as_text_instead_of_parsed() {
+    let deep = format!(
+        "---\ndate: 2022-05-26\n---\n{}deep text{}",
+        "<div>".repeat(100_000),
+        "</div>".repeat(100_000)
+    );
+    let body = crate::support::post("deep.md", &deep, &config("")).render();
+    assert_eq!(&*body.html, "<p>deep text</p>");
+    assert_eq!(&*body.summary, "deep text");
+    // Ordinary nesting is parsed and sanitized as always.
+    let shallow = format!(
+        "---\ndate: 2022-05-26\n---\n{}x<script>y</script>{}",
+        "<div>".repeat(50),
+        "</div>".repeat(50)
+    );
+    let html = crate::support::post("ok.md", &shallow, &config(""))
+        .render()
+        .html;
+    assert!(
+        html.starts_with("<div><div>") && !html.contains("script"),
+        "{html}"
+    );
+}
