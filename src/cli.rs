@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{
     Config, ConfigError, DEFAULT_CONFIG_PATH, Layer, Layers, ServerSettings, Settings, SiteSettings,
 };
+use crate::export::Replace;
 use crate::load::Catalog;
 
 /// Why a command could not run at all (as opposed to finding bad posts, which is a result).
@@ -62,6 +63,9 @@ enum Command {
         /// Folder to write to.
         #[arg(long, value_name = "DIR", default_value = "public")]
         out: PathBuf,
+        /// Replace --out even if it is not an earlier export.
+        #[arg(long)]
+        force: bool,
     },
     /// Load every post and report the ones that fail.
     Check {
@@ -161,9 +165,14 @@ where
             crate::service::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Build { common, out } => {
+        Command::Build { common, out, force } => {
             let config = common.resolve(env, Settings::default())?;
-            build(&config, &out, &mut std::io::stderr().lock())
+            let replace = if force {
+                Replace::Anything
+            } else {
+                Replace::ExportsOnly
+            };
+            build(&config, &out, replace, &mut std::io::stderr().lock())
         }
     }
 }
@@ -182,8 +191,13 @@ fn init_logging() {
 
 /// `tidings build`: writes every document under `out`; names the posts that failed to load
 /// and exits 1 if any did (everything else is still written).
-pub fn build(config: &Config, out: &Path, log: &mut impl Write) -> Result<ExitCode, CliError> {
-    let report = crate::export::export(config, out, chrono::Utc::now())?;
+pub fn build(
+    config: &Config,
+    out: &Path,
+    replace: Replace,
+    log: &mut impl Write,
+) -> Result<ExitCode, CliError> {
+    let report = crate::export::export(config, out, chrono::Utc::now(), replace)?;
     for error in &report.errors {
         writeln!(log, "{error}")?;
     }

@@ -230,6 +230,12 @@ pub struct ServerConfig {
     pub poll_interval_ms: u64,
     /// Debounce window for change events, milliseconds.
     pub debounce_ms: u64,
+    /// Open connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Milliseconds a client has to send a request's head before it is disconnected.
+    pub request_timeout_ms: u64,
+    /// Milliseconds an idle keep-alive connection is kept open.
+    pub keep_alive_ms: u64,
 }
 
 /// Declares every setting once. From one table it generates the partial [`Settings`] type
@@ -422,6 +428,12 @@ settings! {
         poll_interval_ms: u64 => [env "TIDINGS_POLL_INTERVAL_MS"],
         /// Debounce window, milliseconds.
         debounce_ms: u64 => [env "TIDINGS_DEBOUNCE_MS"],
+        /// Connections served at once.
+        max_connections: usize => [env "TIDINGS_MAX_CONNECTIONS"],
+        /// Time to send a request head, milliseconds.
+        request_timeout_ms: u64 => [env "TIDINGS_REQUEST_TIMEOUT_MS"],
+        /// Idle keep-alive time, milliseconds.
+        keep_alive_ms: u64 => [env "TIDINGS_KEEP_ALIVE_MS"],
     }
 }
 
@@ -467,6 +479,9 @@ impl Settings {
                 watch: Some(WatchMode::Native),
                 poll_interval_ms: Some(1000),
                 debounce_ms: Some(50),
+                max_connections: Some(10_000),
+                request_timeout_ms: Some(5_000),
+                keep_alive_ms: Some(5_000),
             },
             content: Some(DEFAULT_CONTENT_DIR.into()),
         }
@@ -679,6 +694,16 @@ impl Layers {
         if *limit.value == 0 {
             return Err(limit.invalid("a feed needs at least one entry per page"));
         }
+        let max_connections = self.require(&key::server::max_connections)?;
+        if *max_connections.value == 0 {
+            return Err(max_connections.invalid("the service must accept at least one connection"));
+        }
+        let request_timeout = self.require(&key::server::request_timeout_ms)?;
+        if *request_timeout.value < 1_000 {
+            // The HTTP server reads its clock from a cache refreshed twice a second, so a
+            // shorter timeout can expire before a prompt client has been read at all.
+            return Err(request_timeout.invalid("must be at least 1000 (one second)"));
+        }
         let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
         Ok(Config {
@@ -712,6 +737,9 @@ impl Layers {
                 watch: self.value(&key::server::watch)?,
                 poll_interval_ms: self.value(&key::server::poll_interval_ms)?,
                 debounce_ms: self.value(&key::server::debounce_ms)?,
+                max_connections: *max_connections.value,
+                request_timeout_ms: *request_timeout.value,
+                keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
             },
             content_dir: self.value(&key::content)?,
         })
@@ -908,6 +936,8 @@ mod tests {
             ("[site]\nbase_url = \"ftp://x.org\"", "site.base_url"),
             ("[site]\nbase_url = \"https://x.org/?q\"", "site.base_url"),
             ("[feeds]\nlimit = 0", "feeds.limit"),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
+            ("[server]\nrequest_timeout_ms = 999", "server.request_timeout_ms"),
             ("[posts]\nid_authority = \"nodate\"", "posts.id_authority"),
             (
                 "[posts]\nid_authority = \"ex ample.org,2024\"",

@@ -33,6 +33,22 @@ pub enum ExportError {
     /// `--out` has no parent folder to stage in, or no final component.
     #[error("the output folder {0} is not usable (it must name a folder, not `/` or `..`)")]
     BadOut(PathBuf),
+    /// `--out` holds something that is not an earlier export, which a build would delete.
+    #[error(
+        "{0} exists and is not a tidings export (it has no feeds.opml and feed.xsl); \
+         choose another --out, or pass --force to replace it"
+    )]
+    NotAnExport(PathBuf),
+}
+
+/// What an export may replace at `--out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// Only an earlier export (or an empty folder): a mistyped `--out` never deletes a
+    /// folder of something else.
+    ExportsOnly,
+    /// Whatever is there (`--force`).
+    Anything,
 }
 
 /// What an export did.
@@ -52,7 +68,11 @@ pub fn export(
     config: &Config,
     out: &Path,
     now: DateTime<Utc>,
+    replace: Replace,
 ) -> Result<ExportReport, ExportError> {
+    if replace == Replace::ExportsOnly && !replaceable(out) {
+        return Err(ExportError::NotAnExport(out.to_owned()));
+    }
     let catalog = Catalog::load(Arc::new(config.clone()), now);
     let bodies = Bodies::default();
     let ctx = Context {
@@ -115,25 +135,51 @@ pub fn export(
         }
     };
 
-    // Swap the new tree in: out → previous, staging → out, then drop previous.
-    remove_if_exists(&previous)?;
-    if out.exists() {
-        std::fs::rename(out, &previous).map_err(|source| ExportError::Write {
-            path: out.to_owned(),
-            source,
-        })?;
+    // Swap the new tree in: out → previous, staging → out, then drop previous. If a rename
+    // fails (`--out` is a mount point, say), the old tree is put back and the staging
+    // folder removed: a failed build leaves things as they were.
+    let swap = || -> Result<(), ExportError> {
+        remove_if_exists(&previous)?;
+        let had_out = out.exists();
+        if had_out {
+            std::fs::rename(out, &previous).map_err(|source| ExportError::Write {
+                path: out.to_owned(),
+                source,
+            })?;
+        }
+        if let Err(source) = std::fs::rename(&staging, out) {
+            if had_out {
+                let _ = std::fs::rename(&previous, out);
+            }
+            return Err(ExportError::Write {
+                path: out.to_owned(),
+                source,
+            });
+        }
+        remove_if_exists(&previous)
+    };
+    if let Err(e) = swap() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
     }
-    std::fs::rename(&staging, out).map_err(|source| ExportError::Write {
-        path: out.to_owned(),
-        source,
-    })?;
-    remove_if_exists(&previous)?;
 
     Ok(ExportReport {
         documents: written.iter().filter(|&&b| b > 0).count(),
         bytes: written.iter().sum(),
         errors: catalog.errors(),
     })
+}
+
+/// Whether a build may replace what is at `out`: nothing, an empty folder, or an earlier
+/// export (every export has `feeds.opml` and `feed.xsl` at its top).
+fn replaceable(out: &Path) -> bool {
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            entries.next().is_none()
+                || (out.join("feeds.opml").is_file() && out.join("feed.xsl").is_file())
+        }
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Assigns each document its file. Two documents can only collide through names that

@@ -36,15 +36,75 @@ pub enum ServeError {
 
 /// Binds the configured address.
 pub fn bind(addr: &str) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).map_err(|source| ServeError::Bind {
+    let listener = TcpListener::bind(addr).map_err(|source| ServeError::Bind {
         addr: addr.to_owned(),
         source,
-    })
+    })?;
+    widen_backlog(&listener);
+    Ok(listener)
+}
+
+/// Connections waiting to be accepted. The standard library listens with 128, which a burst
+/// of aggregators overflows (the kernel then drops SYNs and clients retry after a second or
+/// more); the kernel caps this at `net.core.somaxconn` anyway.
+const BACKLOG: i32 = 4096;
+
+/// Listens again with [`BACKLOG`]: on Linux a second `listen` on a listening socket changes
+/// only its backlog.
+fn widen_backlog(listener: &TcpListener) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is a listening socket owned by `listener` for this call.
+        let done = unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) };
+        if done != 0 {
+            tracing::warn!(
+                "cannot widen the listen backlog: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = listener;
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection is a descriptor,
+/// and the common soft limit of 1,024 would turn the 1,025th client away however idle the
+/// others are.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid rlimit for the kernel to fill in and read back.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return;
+            }
+            if limit.rlim_cur >= limit.rlim_max {
+                tracing::info!("open-file limit: {}", limit.rlim_cur);
+                return;
+            }
+            let before = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::info!("open-file limit raised from {before} to {}", limit.rlim_max);
+            } else {
+                tracing::warn!(
+                    "open-file limit stays at {before}: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
 }
 
 /// Runs the service until SIGTERM or SIGINT, then shuts down gracefully: the server stops
 /// accepting and finishes in-flight responses, then the watcher stops.
 pub fn run(config: Config) -> Result<(), ServeError> {
+    raise_open_file_limit();
     let listener = bind(&config.server.bind)?;
     let base_url = config.site.base_url.clone();
     let running = Running::start(config, listener)?;
@@ -125,7 +185,7 @@ impl Running {
             store: Arc::clone(&store),
             metrics: Arc::clone(&metrics),
         };
-        let server = match http::Server::start(state, listener) {
+        let server = match http::Server::start(state, listener, http::Limits::of(&config.server)) {
             Ok(server) => server,
             Err(e) => {
                 watcher.stop();

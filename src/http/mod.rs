@@ -26,6 +26,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::http::{Method, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
+use crate::config::ServerConfig;
 use crate::documents::DocId;
 use crate::feeds::Page;
 use crate::metrics::{self, Cause, Kind, Metrics};
@@ -53,6 +54,15 @@ pub struct AppState {
 struct Shared {
     state: AppState,
     headers: HeaderCache,
+    /// Permits for rendering and compressing, one per core: requests for documents not made
+    /// yet queue here (holding no thread), so however many arrive at once, the CPU they take
+    /// is bounded and cached documents keep their share.
+    work: tokio::sync::Semaphore,
+}
+
+/// How many documents may be rendered or compressed at once.
+fn work_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Why the HTTP server could not start or stopped with an error.
@@ -69,6 +79,31 @@ pub enum ServerError {
     Panicked,
 }
 
+/// What one client may hold and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Request threads (one per core).
+    pub workers: usize,
+    /// Connections served at once, across workers; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time to send a request's head: a client that trickles it (slowloris) is dropped.
+    pub request_timeout: std::time::Duration,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: std::time::Duration,
+}
+
+impl Limits {
+    /// The limits the server settings ask for.
+    pub fn of(server: &ServerConfig) -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_connections: server.max_connections,
+            request_timeout: std::time::Duration::from_millis(server.request_timeout_ms),
+            keep_alive: std::time::Duration::from_millis(server.keep_alive_ms),
+        }
+    }
+}
+
 /// The HTTP server, running on a thread of its own.
 ///
 /// It stops gracefully on SIGTERM and SIGINT (it stops accepting, lets in-flight responses
@@ -83,11 +118,16 @@ pub struct Server {
 impl Server {
     /// Starts serving `state` on an already bound listener (so callers, and tests binding
     /// port 0, know the address before it runs).
-    pub fn start(state: AppState, listener: TcpListener) -> Result<Self, ServerError> {
+    pub fn start(
+        state: AppState,
+        listener: TcpListener,
+        limits: Limits,
+    ) -> Result<Self, ServerError> {
         let addr = listener.local_addr().map_err(ServerError::Start)?;
         let shared = web::Data::new(Shared {
             state,
             headers: HeaderCache::new(),
+            work: tokio::sync::Semaphore::new(work_permits()),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -99,6 +139,11 @@ impl Server {
                             .app_data(shared.clone())
                             .default_service(web::to(handle))
                     })
+                    .workers(limits.workers)
+                    // actix counts connections per worker.
+                    .max_connections((limits.max_connections / limits.workers).max(1))
+                    .client_request_timeout(limits.request_timeout)
+                    .keep_alive(actix_web::http::KeepAlive::Timeout(limits.keep_alive))
                     .listen(listener);
                     let server = match server {
                         Ok(s) => s.shutdown_timeout(SHUTDOWN_TIMEOUT).run(),
@@ -208,6 +253,9 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
     let lookup = match snapshot.cached(&id) {
         Some(doc) => Lookup::Found(doc),
         None => {
+            let Ok(_permit) = shared.work.acquire().await else {
+                return respond::loading();
+            };
             let (snapshot, id) = (Arc::clone(&snapshot), id.clone());
             match web::block(move || snapshot.document(&id)).await {
                 Ok(lookup) => lookup,
@@ -226,7 +274,9 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
             Coding::Gzip => Encoding::Gzip,
             Coding::Identity => Encoding::Identity,
         };
-        if !doc.has(encoding) {
+        if !doc.has(encoding)
+            && let Ok(_permit) = shared.work.acquire().await
+        {
             let doc = Arc::clone(doc);
             // A failure here only means the encoding is made inline below.
             let _ = web::block(move || doc.prepare(encoding)).await;
@@ -337,6 +387,7 @@ mod tests {
                 metrics: Arc::new(Metrics::new()),
             },
             headers: HeaderCache::new(),
+            work: tokio::sync::Semaphore::new(work_permits()),
         }
     }
 

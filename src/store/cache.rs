@@ -16,9 +16,35 @@ use chrono::{DateTime, Utc};
 
 use crate::documents::Document;
 
-/// Brotli quality. 11 compresses a 165 KB feed about 5% smaller than 9 but takes an order of
-/// magnitude longer, and this runs inside a rebuild; 9 is the usual static-asset setting.
-const BROTLI_QUALITY: u32 = 9;
+/// How hard to compress: a document every poll asks for repays the best compression many
+/// times over, while an archive page — one of thousands, read now and then, each first
+/// request paying for its encoding — must stay cheap, so that walking the archives in brotli
+/// cannot cost far more CPU than serving them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// gzip 9, brotli 9: subscription documents, the index, OPML.
+    Best,
+    /// gzip 6, brotli 5: several times faster, a few percent larger.
+    Quick,
+}
+
+impl Effort {
+    fn gzip_level(self) -> u32 {
+        match self {
+            Effort::Best => 9,
+            Effort::Quick => 6,
+        }
+    }
+
+    /// Brotli quality. 11 compresses a 165 KB feed about 5% smaller than 9 but takes an
+    /// order of magnitude longer; 9 is the usual static-asset setting.
+    fn brotli_quality(self) -> u32 {
+        match self {
+            Effort::Best => 9,
+            Effort::Quick => 5,
+        }
+    }
+}
 /// Brotli window (log2): 22 is the format's default and suits documents of any feed size.
 const BROTLI_WINDOW: u32 = 22;
 /// Below this size compression costs more than it saves (headers and CPU).
@@ -66,6 +92,7 @@ pub struct Rendered {
     pub fingerprint: Fingerprint,
     /// The newest change among the document's entries.
     pub last_modified: Option<DateTime<Utc>>,
+    effort: Effort,
 }
 
 impl Rendered {
@@ -106,7 +133,11 @@ impl Rendered {
     /// The gzip encoding, computed on first use; `None` when it would not be smaller.
     pub fn gzip(&self) -> Option<Bytes> {
         self.gzip
-            .get_or_init(|| self.compressible().then(|| gzip(&self.identity)).flatten())
+            .get_or_init(|| {
+                self.compressible()
+                    .then(|| gzip(&self.identity, self.effort))
+                    .flatten()
+            })
             .clone()
     }
 
@@ -115,15 +146,21 @@ impl Rendered {
         self.brotli
             .get_or_init(|| {
                 self.compressible()
-                    .then(|| brotli(&self.identity))
+                    .then(|| brotli(&self.identity, self.effort))
                     .flatten()
             })
             .clone()
     }
 
-    /// Hashes a document.
+    /// Hashes a document, to be compressed as well as it can be.
     pub fn new(doc: Document) -> Self {
+        Self::with_effort(doc, Effort::Best)
+    }
+
+    /// Hashes a document, to be compressed with `effort`.
+    pub fn with_effort(doc: Document, effort: Effort) -> Self {
         Self {
+            effort,
             media_type: doc.media_type,
             fingerprint: Fingerprint::of(&doc.body),
             gzip: OnceLock::new(),
@@ -134,23 +171,27 @@ impl Rendered {
     }
 }
 
-fn gzip(data: &[u8]) -> Option<Bytes> {
+fn gzip(data: &[u8], effort: Effort) -> Option<Bytes> {
     // flate2 writes a zero modification time and no file name, so the bytes are the same on
     // every replica.
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(data.len() / 3),
-        flate2::Compression::best(),
+        flate2::Compression::new(effort.gzip_level()),
     );
     enc.write_all(data).ok()?;
     let out = enc.finish().ok()?;
     (out.len() < data.len()).then(|| Bytes::from(out))
 }
 
-fn brotli(data: &[u8]) -> Option<Bytes> {
+fn brotli(data: &[u8], effort: Effort) -> Option<Bytes> {
     let mut out = Vec::with_capacity(data.len() / 3);
     {
-        let mut w =
-            brotli::CompressorWriter::new(&mut out, 64 * 1024, BROTLI_QUALITY, BROTLI_WINDOW);
+        let mut w = brotli::CompressorWriter::new(
+            &mut out,
+            64 * 1024,
+            effort.brotli_quality(),
+            BROTLI_WINDOW,
+        );
         w.write_all(data).ok()?;
         w.flush().ok()?;
     }

@@ -24,7 +24,7 @@ use crate::documents::{self, Context, DocId, Document, RenderError};
 use crate::feeds::{Feeds, Page, Scope};
 use crate::load::{Catalog, Delta, LoadError};
 use crate::posts::Bodies;
-pub use cache::{Encoding, Fingerprint, Rendered};
+pub use cache::{Effort, Encoding, Fingerprint, Rendered};
 
 /// One published version of the site.
 pub struct Snapshot {
@@ -300,18 +300,22 @@ impl Snapshot {
     ///
     /// Archive pages are not kept as fallbacks: they are thousands, kept by their entries in
     /// the archive cache already, and never change once full; holding their last good bytes
-    /// too would keep a walk of the archives in memory beyond that cache's bound.
+    /// too would keep a walk of the archives in memory beyond that cache's bound. They are
+    /// compressed with [`Effort::Quick`], so that walking them cannot cost much more CPU than
+    /// serving them.
     fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
-        let rendered = Arc::new(Rendered::new(doc));
-        if !matches!(
+        let archive = matches!(
             id,
             DocId::Feed {
                 page: Page::Archive(_),
                 ..
             }
-        ) {
-            self.renderings.remember(id, self.generation, &rendered);
+        );
+        if archive {
+            return Arc::new(Rendered::with_effort(doc, Effort::Quick));
         }
+        let rendered = Arc::new(Rendered::new(doc));
+        self.renderings.remember(id, self.generation, &rendered);
         rendered
     }
 

@@ -300,3 +300,36 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
+
+#[test]
+fn build_never_replaces_a_folder_that_is_not_an_export_without_force() {
+    let dir = site(&[("good.md", b"---\ntitle: Good\ndate: 2022-05-26\n---\nx")]);
+    let out = site(&[("notes/todo.txt", b"my own files")]);
+    let build = |extra: &[&str]| {
+        tidings()
+            .args(["build", "--config", "/dev/null", "--content"])
+            .arg(dir.path())
+            .arg("--out")
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .expect("run tidings")
+    };
+    let refused = build(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not a tidings export"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(out.path().join("notes/todo.txt").is_file(), "left alone");
+
+    let forced = build(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(out.path().join("feeds.opml").is_file());
+    assert!(!out.path().join("notes").exists(), "replaced");
+    // Now it is an export: the next build replaces it without --force.
+    assert!(build(&[]).status.success());
+}

@@ -286,8 +286,13 @@ fn two_builds_are_byte_identical() {
     let mut cfg = sample_config();
     cfg.content_dir = sample_dir();
     for out in [&out1, &out2] {
-        let report =
-            tidings::export::export(&cfg, &out.path().join("site"), now()).expect("export");
+        let report = tidings::export::export(
+            &cfg,
+            &out.path().join("site"),
+            now(),
+            tidings::export::Replace::ExportsOnly,
+        )
+        .expect("export");
         assert!(report.errors.is_empty());
     }
     let files = |root: &std::path::Path| -> BTreeMap<String, Vec<u8>> {

@@ -271,3 +271,85 @@ fn html_nested_too_deep_is_shown_as_text_instead_of_parsed() {
         "{html}"
     );
 }
+
+#[test]
+fn healthz_and_cached_feeds_answer_while_a_slow_document_renders() {
+    use std::io::{Read, Write};
+    // Nested just under the limit and repeated: allowed, but slow for the HTML parser.
+    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
+    let slow = format!(
+        "---\ntitle: Slow\ndate: 2022-05-26\ncategory: slow\n---\n{}",
+        block.repeat(60)
+    );
+    let served = Served::start(
+        &[("slow.md", slow.as_bytes()), ("fast.md", &post("Fast"))],
+        "",
+    );
+    assert_eq!(served.get("/category/news.atom").status, 200, "cached now");
+    let addr = served.running.addr;
+    // One slow request per request thread, sent before anything else is asked.
+    let slow_requests: Vec<std::thread::JoinHandle<u16>> = ["atom", "rss"]
+        .iter()
+        .map(|ext| {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            write!(
+                stream,
+                "GET /category/slow.{ext} HTTP/1.1\r\nHost: feeds.test\r\nConnection: close\r\n\r\n"
+            )
+            .expect("send");
+            std::thread::spawn(move || {
+                let mut raw = Vec::new();
+                let _ = stream.read_to_end(&mut raw);
+                String::from_utf8_lossy(&raw)
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    // While they render, the service keeps answering.
+    let mut answered_meanwhile = 0;
+    while slow_requests.iter().any(|t| !t.is_finished()) {
+        let health = served.get("/healthz");
+        let cached = served.get("/category/news.atom");
+        assert_eq!((health.status, cached.status), (200, 200));
+        if slow_requests.iter().any(|t| !t.is_finished()) {
+            answered_meanwhile += 1;
+        }
+    }
+    for t in slow_requests {
+        assert_eq!(t.join().expect("joined"), 200);
+    }
+    assert!(
+        answered_meanwhile >= 5,
+        "only {answered_meanwhile} answers while the slow document rendered"
+    );
+}
+
+#[test]
+fn a_client_that_trickles_its_request_is_cut_off() {
+    use std::io::{Read, Write};
+    let served = Served::start(&[("a.md", &post("A"))], "request_timeout_ms = 1000\n");
+    let mut stream = std::net::TcpStream::connect(served.running.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // Half a request head, and then nothing (slowloris).
+    stream
+        .write_all(b"GET /feed.atom HTTP/1.1\r\nHost: feeds.test\r\n")
+        .expect("send");
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    assert!(
+        read.is_ok(),
+        "closed by the server, not by our read timeout: {read:?}"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    // Everyone else is still served.
+    assert_eq!(served.get("/feed.atom").status, 200);
+}

@@ -328,7 +328,8 @@ fn healthz_is_503_until_the_first_load() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = tidings::http::AppState { store, metrics };
-    let server = tidings::http::Server::start(state, listener).expect("server");
+    let limits = tidings::http::Limits::of(&tidings::config::Config::defaults().server);
+    let server = tidings::http::Server::start(state, listener, limits).expect("server");
     assert_eq!(server.addr(), addr);
     let h = request(addr, "GET", "/healthz", &[]);
     assert_eq!(h.status, 503);
