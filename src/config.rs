@@ -937,7 +937,10 @@ mod tests {
             ("[site]\nbase_url = \"https://x.org/?q\"", "site.base_url"),
             ("[feeds]\nlimit = 0", "feeds.limit"),
             ("[server]\nmax_connections = 0", "server.max_connections"),
-            ("[server]\nrequest_timeout_ms = 999", "server.request_timeout_ms"),
+            (
+                "[server]\nrequest_timeout_ms = 999",
+                "server.request_timeout_ms",
+            ),
             ("[posts]\nid_authority = \"nodate\"", "posts.id_authority"),
             (
                 "[posts]\nid_authority = \"ex ample.org,2024\"",

@@ -32,7 +32,6 @@ use crate::feeds::Page;
 use crate::metrics::{self, Cause, Kind, Metrics};
 use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
 use negotiate::{Available, Coding};
-use respond::HeaderCache;
 
 /// Paths longer than this are refused with 414 before any parsing.
 const MAX_PATH: usize = 4096;
@@ -53,7 +52,6 @@ pub struct AppState {
 #[derive(Debug)]
 struct Shared {
     state: AppState,
-    headers: HeaderCache,
     /// Permits for rendering and compressing, one per core: requests for documents not made
     /// yet queue here (holding no thread), so however many arrive at once, the CPU they take
     /// is bounded and cached documents keep their share.
@@ -126,7 +124,6 @@ impl Server {
         let addr = listener.local_addr().map_err(ServerError::Start)?;
         let shared = web::Data::new(Shared {
             state,
-            headers: HeaderCache::new(),
             work: tokio::sync::Semaphore::new(work_permits()),
         });
         let (tx, rx) = std::sync::mpsc::channel();
@@ -319,7 +316,7 @@ fn answer(
             return respond::server_error();
         }
     };
-    let headers = shared.headers.get(&doc, max_age);
+    let headers = respond::DocumentHeaders::of(&doc);
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let outcome = conditional::decide(
         header(header::IF_NONE_MATCH),
@@ -329,7 +326,7 @@ fn answer(
     );
     let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
     let client = negotiate::client(header(header::ACCEPT));
-    respond::document(&doc, headers, outcome, coding, client)
+    respond::document(&doc, headers, max_age, outcome, coding, client)
 }
 
 /// Logs and counts a server-side failure.
@@ -386,7 +383,6 @@ mod tests {
                 store: Arc::new(Store::new()),
                 metrics: Arc::new(Metrics::new()),
             },
-            headers: HeaderCache::new(),
             work: tokio::sync::Semaphore::new(work_permits()),
         }
     }

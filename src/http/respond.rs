@@ -14,9 +14,9 @@
 //!   resource: a feed that is 404 now may exist after the next rebuild, a 503 ends when the
 //!   load does, and a 500 may be gone on the next request.
 //!
-//! A document's validators and its `Cache-Control` value are built once per document version
-//! and kept in [`HeaderCache`], so the hot path — most of it revalidations answered with 304 —
-//! formats nothing per request.
+//! A document's validators are formatted once per document version and kept on the document
+//! ([`DocumentHeaders`]), so the hot path — most of it revalidations answered with 304 — only
+//! copies them into the response.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -28,12 +28,12 @@ use super::negotiate::{Client, Coding};
 use crate::store::{Fingerprint, Rendered, Snapshot};
 
 /// How a response may be stored and what it varies by.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Policy<'a> {
+#[derive(Debug, Clone)]
+pub(super) enum Policy {
     /// A published document.
     Document {
-        /// `public, max-age=…`, prepared once per document version.
-        cache_control: &'a HeaderValue,
+        /// `public, max-age=…`.
+        cache_control: HeaderValue,
         /// The request headers the representation depends on.
         vary: Vary,
     },
@@ -60,7 +60,7 @@ impl Vary {
 }
 
 /// The start of every response: the headers every response carries, from its policy.
-fn start(status: StatusCode, policy: Policy<'_>) -> HttpResponseBuilder {
+fn start(status: StatusCode, policy: Policy) -> HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     builder.insert_header((
         header::X_CONTENT_TYPE_OPTIONS,
@@ -72,7 +72,7 @@ fn start(status: StatusCode, policy: Policy<'_>) -> HttpResponseBuilder {
             vary,
         } => {
             builder
-                .insert_header((header::CACHE_CONTROL, cache_control.clone()))
+                .insert_header((header::CACHE_CONTROL, cache_control))
                 .insert_header((header::VARY, vary.value()));
         }
         Policy::NoStore => {
@@ -82,39 +82,47 @@ fn start(status: StatusCode, policy: Policy<'_>) -> HttpResponseBuilder {
     builder
 }
 
-/// The headers of one document version, built once and shared by every response for it.
-#[derive(Debug, Clone)]
+/// The header values of one document version, formatted once and kept on the document
+/// itself (see [`Rendered::memo`]). Kept as bytes, not `HeaderValue`s: a shared value would
+/// be reference-counted, and two request threads bumping one count for every 304 cost more
+/// than copying 36 bytes.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct DocumentHeaders {
     /// `W/"…"`: the first 32 hex digits (128 bits) of the version's fingerprint. Weak,
     /// because the encodings are the same content (RFC 9110 §8.8.3 allows exactly this), so
     /// a client that switches encodings still gets its 304.
-    pub(super) etag: HeaderValue,
-    /// The newest change among the entries, as an HTTP date.
-    last_modified: Option<HeaderValue>,
-    cache_control: HeaderValue,
+    etag: [u8; 36],
+    /// The newest change among the entries, as an HTTP date (always 29 bytes).
+    last_modified: Option<[u8; 29]>,
 }
 
 impl DocumentHeaders {
-    fn new(doc: &Rendered, max_age: u32) -> Self {
+    /// The headers of `doc`, formatted on its first response.
+    pub(super) fn of(doc: &Rendered) -> Self {
+        doc.memo(|| Self::new(doc))
+            .copied()
+            .unwrap_or_else(|| Self::new(doc))
+    }
+
+    fn new(doc: &Rendered) -> Self {
         Self {
             etag: etag(&doc.fingerprint),
-            last_modified: doc
-                .last_modified
-                .and_then(|t| HeaderValue::try_from(http_date(t)).ok()),
-            cache_control: HeaderValue::try_from(format!("public, max-age={max_age}"))
-                .unwrap_or(HeaderValue::from_static("no-cache")),
+            last_modified: doc.last_modified.and_then(|t| {
+                let text = http_date(t);
+                <[u8; 29]>::try_from(text.as_bytes()).ok()
+            }),
         }
     }
 
     /// The entity tag as text, for comparing with `If-None-Match`.
     pub(super) fn etag_str(&self) -> &str {
         // Always visible ASCII (built by `etag`); an empty tag would only ever miss.
-        self.etag.to_str().unwrap_or("")
+        std::str::from_utf8(&self.etag).unwrap_or("")
     }
 }
 
 /// The `ETag` of a document version.
-fn etag(fingerprint: &Fingerprint) -> HeaderValue {
+fn etag(fingerprint: &Fingerprint) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut tag = [0u8; 36];
     tag[..3].copy_from_slice(b"W/\"");
@@ -123,43 +131,20 @@ fn etag(fingerprint: &Fingerprint) -> HeaderValue {
         tag[4 + 2 * i] = HEX[usize::from(byte & 0xf)];
     }
     tag[35] = b'"';
-    HeaderValue::from_bytes(&tag).unwrap_or(HeaderValue::from_static("W/\"\""))
+    tag
 }
 
-/// Headers per document version. Keyed by everything they are built from, so a new version,
-/// or the same bytes with a newer file time, gets its own entry; bounded by count, so
-/// versions nobody asks for any more fall out.
-#[derive(Debug)]
-pub(super) struct HeaderCache(
-    quick_cache::sync::Cache<(Fingerprint, Option<i64>, u32), DocumentHeaders>,
-);
-
-impl HeaderCache {
-    pub(super) fn new() -> Self {
-        Self(quick_cache::sync::Cache::new(4_096))
-    }
-
-    /// The headers of `doc` served with `max_age`.
-    pub(super) fn get(&self, doc: &Rendered, max_age: u32) -> DocumentHeaders {
-        let key = (
-            doc.fingerprint,
-            doc.last_modified.map(|t| t.timestamp()),
-            max_age,
-        );
-        match self
-            .0
-            .get_or_insert_with(&key, || Ok::<_, ()>(DocumentHeaders::new(doc, max_age)))
-        {
-            Ok(headers) => headers,
-            Err(()) => DocumentHeaders::new(doc, max_age),
-        }
-    }
+/// `public, max-age=N`.
+fn cache_control(max_age: u32) -> HeaderValue {
+    HeaderValue::try_from(format!("public, max-age={max_age}"))
+        .unwrap_or(HeaderValue::from_static("no-cache"))
 }
 
 /// A document response.
 pub(super) fn document(
     doc: &Rendered,
     headers: DocumentHeaders,
+    max_age: u32,
     outcome: Outcome,
     coding: Coding,
     client: Client,
@@ -182,12 +167,16 @@ pub(super) fn document(
     let mut builder = start(
         status,
         Policy::Document {
-            cache_control: &headers.cache_control,
+            cache_control: cache_control(max_age),
             vary,
         },
     );
-    builder.insert_header((header::ETAG, headers.etag));
-    if let (Some(modified), Some(text)) = (doc.last_modified, headers.last_modified) {
+    if let Ok(etag) = HeaderValue::from_bytes(&headers.etag) {
+        builder.insert_header((header::ETAG, etag));
+    }
+    if let (Some(modified), Some(text)) = (doc.last_modified, headers.last_modified)
+        && let Ok(text) = HeaderValue::from_bytes(&text)
+    {
         builder.insert_header((header::LAST_MODIFIED, last_modified(modified, text)));
     }
     if outcome == Outcome::NotModified {
@@ -328,7 +317,7 @@ mod tests {
         for bytes in [&b""[..], b"<feed/>", &[0xff; 4096]] {
             let expected = format!("W/\"{}\"", &blake3::hash(bytes).to_hex()[..32]);
             assert_eq!(
-                etag(&Fingerprint::of(bytes)).to_str().ok(),
+                std::str::from_utf8(&etag(&Fingerprint::of(bytes))).ok(),
                 Some(&*expected)
             );
         }

@@ -8,6 +8,7 @@
 //! is rendered: after a change, the first reader of a feed then waits for one render, not for
 //! a render plus a brotli pass it may not have asked for.
 
+use std::any::Any;
 use std::io::Write;
 use std::sync::OnceLock;
 
@@ -93,6 +94,10 @@ pub struct Rendered {
     /// The newest change among the document's entries.
     pub last_modified: Option<DateTime<Utc>>,
     effort: Effort,
+    /// What whoever serves this version derives from it once (the HTTP layer's header
+    /// values): kept with the version, so it lives and dies with it, and found without a
+    /// lookup of its own.
+    memo: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Rendered {
@@ -152,6 +157,14 @@ impl Rendered {
             .clone()
     }
 
+    /// The value `init` makes, made on first use and kept with this version. `None` if an
+    /// earlier caller kept a value of another type here (there is one slot, for one consumer).
+    pub fn memo<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.memo
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref::<T>()
+    }
+
     /// Hashes a document, to be compressed as well as it can be.
     pub fn new(doc: Document) -> Self {
         Self::with_effort(doc, Effort::Best)
@@ -161,6 +174,7 @@ impl Rendered {
     pub fn with_effort(doc: Document, effort: Effort) -> Self {
         Self {
             effort,
+            memo: OnceLock::new(),
             media_type: doc.media_type,
             fingerprint: Fingerprint::of(&doc.body),
             gzip: OnceLock::new(),
