@@ -108,8 +108,6 @@ impl From<crate::documents::Format> for Format {
 pub enum Cause {
     /// A document could not be rendered.
     Render,
-    /// A lock was found poisoned by a panic.
-    Lock,
 }
 
 impl Cause {
@@ -117,7 +115,6 @@ impl Cause {
     pub fn label(self) -> &'static str {
         match self {
             Cause::Render => "render",
-            Cause::Lock => "lock",
         }
     }
 }

@@ -9,7 +9,7 @@
 //! encoding and which media type ([`negotiate`]) — are pure functions tested without a
 //! server. Nothing here touches the file system.
 //!
-//! A document that fails to render, or a poisoned lock, is a server error: logged, counted
+//! A document that fails to render is a server error: logged, counted
 //! (`tidings_http_server_errors_total`), and answered with the last good bytes when the store
 //! has them, else with a 500 — never with a 404 or an empty 200.
 
@@ -333,7 +333,6 @@ fn answer(
 fn report(fault: &Fault, id: &DocId, then: &str, metrics: &Metrics) {
     let cause = match fault {
         Fault::Render(_) => Cause::Render,
-        Fault::Poisoned => Cause::Lock,
     };
     metrics.observe_server_error(cause);
     tracing::error!(path = %id.path(), error = %fault, "{then}");
@@ -454,17 +453,8 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(cache.as_deref(), Some("public, max-age=300"));
         assert_eq!(body, Bytes::from_static(b"last good"));
-        let (status, _, body) = respond(
-            Lookup::Degraded {
-                document,
-                fault: Fault::Poisoned,
-            },
-            &shared,
-        );
-        assert_eq!((status, &body[..]), (200, &b"last good"[..]));
         let metrics = &shared.state.metrics;
         assert!(server_errors(metrics, "render").ends_with(" 1"));
-        assert!(server_errors(metrics, "lock").ends_with(" 1"));
     }
 
     #[test]

@@ -13,8 +13,8 @@
 
 mod cache;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
@@ -43,9 +43,11 @@ pub struct Snapshot {
     /// Why the content directory cannot be read, while it cannot: this version is then the
     /// last good state, kept serving until the directory is back.
     pub content_error: Option<String>,
-    /// Subscription documents, the index, OPML, the stylesheet: few (a handful per feed),
-    /// requested all the time, so kept for as long as this version and carried over.
-    cache: RwLock<HashMap<DocId, Arc<Rendered>>>,
+    /// Subscription documents, the index, OPML, the stylesheet: a handful per feed, requested
+    /// all the time, so kept for this version and carried over to the next — within a byte
+    /// bound, because a thousand feeds of large entries, each requested once, would otherwise
+    /// hold gigabytes.
+    cache: DocumentCache,
     /// Renderings shared by every version of one store: archive pages (thousands at
     /// news-site scale and rarely requested) and the last good rendering of each document,
     /// both bounded by bytes.
@@ -53,6 +55,16 @@ pub struct Snapshot {
     /// Entries' rendered bodies, shared across versions: an edit re-renders one post's body,
     /// not those of every post in the feeds it touched.
     bodies: Arc<Bodies>,
+}
+
+/// Bytes of subscription documents (all encodings) one version keeps.
+const DOCUMENT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The documents of one version, by id.
+type DocumentCache = quick_cache::sync::Cache<DocId, Arc<Rendered>, RenderedWeight>;
+
+fn new_document_cache(bytes: u64) -> DocumentCache {
+    quick_cache::sync::Cache::with_weighter(16_384, bytes, RenderedWeight)
 }
 
 /// Bytes of rendered archive pages (all encodings) kept across versions.
@@ -68,6 +80,12 @@ struct RenderedWeight;
 
 impl quick_cache::Weighter<[u8; 32], Arc<Rendered>> for RenderedWeight {
     fn weight(&self, _key: &[u8; 32], doc: &Arc<Rendered>) -> u64 {
+        doc.weight() as u64
+    }
+}
+
+impl quick_cache::Weighter<DocId, Arc<Rendered>> for RenderedWeight {
+    fn weight(&self, _key: &DocId, doc: &Arc<Rendered>) -> u64 {
         doc.weight() as u64
     }
 }
@@ -142,9 +160,8 @@ pub enum Lookup {
     Found(Arc<Rendered>),
     /// No such document in this version: an unknown category, an archive page past the last.
     NotFound,
-    /// Something went wrong, but there is a good rendering to serve: the last good bytes of a
-    /// document whose render failed, or the cached bytes behind a recovered lock. The fault
-    /// is reported once; later lookups of the same document in this version find it.
+    /// The document failed to render, but its last good bytes can serve. The fault is
+    /// reported once; later lookups of the same document in this version find those bytes.
     Degraded {
         /// What to serve.
         document: Arc<Rendered>,
@@ -161,10 +178,6 @@ pub enum Fault {
     /// The document could not be rendered.
     #[error(transparent)]
     Render(#[from] RenderError),
-    /// A thread panicked while holding the cache of rendered documents. The cache is only
-    /// ever added to, whole entries at a time, so it is still sound and is used as is.
-    #[error("the rendered-document cache was poisoned by a panic (recovered)")]
-    Poisoned,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -225,19 +238,10 @@ impl Snapshot {
                 (Err(()), Some(fault)) => Lookup::Failed(fault),
             };
         }
-        // A poisoned lock is recovered rather than turned into a miss: see `Fault::Poisoned`.
-        let mut poisoned = false;
-        let hit = {
-            let cache = self.cache.read().unwrap_or_else(|e| {
-                poisoned = true;
-                e.into_inner()
-            });
-            cache.get(id).cloned()
-        };
-        if let Some(hit) = hit {
-            return self.found(hit, poisoned);
+        if let Some(hit) = self.cache.get(id) {
+            return Lookup::Found(hit);
         }
-        // Rendered outside the lock: two requests racing for the same document both render
+        // Rendered outside the cache: two requests racing for the same document both render
         // it, which costs a little CPU once but never blocks other documents' readers.
         let (rendered, fault) = match render(ctx, id) {
             Ok(Some(doc)) => (self.remember(id, doc), None),
@@ -249,16 +253,18 @@ impl Snapshot {
                 None => return Lookup::Failed(Fault::Render(e)),
             },
         };
-        let document = {
-            let mut cache = self.cache.write().unwrap_or_else(|e| {
-                poisoned = true;
-                e.into_inner()
-            });
-            Arc::clone(cache.entry(id.clone()).or_insert(rendered))
+        let document = match self.cache.get(id) {
+            // Another request rendered it meanwhile: every response of this version gets the
+            // same bytes, so the ETag a client saw keeps matching.
+            Some(first) => first,
+            None => {
+                self.cache.insert(id.clone(), Arc::clone(&rendered));
+                rendered
+            }
         };
         match fault {
             Some(fault) => Lookup::Degraded { document, fault },
-            None => self.found(document, poisoned),
+            None => Lookup::Found(document),
         }
     }
 
@@ -275,8 +281,7 @@ impl Snapshot {
             let key = self.archive_key(id, scope, *n)?;
             return self.renderings.archives.get(&key);
         }
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-        cache.get(id).cloned()
+        self.cache.get(id)
     }
 
     /// What an archive page is cached under; `None` when the page does not exist. The page's
@@ -317,19 +322,6 @@ impl Snapshot {
         let rendered = Arc::new(Rendered::new(doc));
         self.renderings.remember(id, self.generation, &rendered);
         rendered
-    }
-
-    /// A found document, reported as degraded by the one lookup that clears a poisoned lock.
-    fn found(&self, document: Arc<Rendered>, poisoned: bool) -> Lookup {
-        if poisoned {
-            self.cache.clear_poison();
-            Lookup::Degraded {
-                document,
-                fault: Fault::Poisoned,
-            }
-        } else {
-            Lookup::Found(document)
-        }
     }
 }
 
@@ -373,15 +365,12 @@ impl Store {
     /// are carried over from the previous snapshot; everything else renders on demand.
     pub fn publish(&self, catalog: &Catalog, delta: Option<&Delta>) -> Arc<Snapshot> {
         let previous = self.snapshot();
-        let mut cache = HashMap::new();
+        let cache = new_document_cache(DOCUMENT_CACHE_BYTES);
         if let (Some(prev), Some(delta)) = (&previous, delta) {
             let affected: HashSet<&Scope> = delta.scopes.iter().collect();
-            // A poisoned cache is still sound (see `Fault::Poisoned`): carry it over rather
-            // than re-render every document.
-            let old = prev.cache.read().unwrap_or_else(PoisonError::into_inner);
-            for (id, doc) in old.iter() {
-                if !depends_on(id, &affected) {
-                    cache.insert(id.clone(), Arc::clone(doc));
+            for (id, doc) in prev.cache.iter() {
+                if !depends_on(&id, &affected) {
+                    cache.insert(id, doc);
                 }
             }
         }
@@ -393,7 +382,7 @@ impl Store {
             content_error: catalog.content_error().map(str::to_owned),
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
-            cache: RwLock::new(cache),
+            cache,
             renderings: Arc::clone(&self.renderings),
             bodies: Arc::clone(&self.bodies),
         });
@@ -470,7 +459,7 @@ mod tests {
                 content_error: None,
                 published_at: SystemTime::now(),
                 generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-                cache: RwLock::new(HashMap::new()),
+                cache: new_document_cache(DOCUMENT_CACHE_BYTES),
                 renderings: Arc::clone(&self.renderings),
                 bodies: Arc::new(Bodies::default()),
             }
@@ -620,46 +609,36 @@ mod tests {
     }
 
     #[test]
-    fn a_poisoned_cache_is_recovered_and_reported_once() {
+    fn the_documents_of_a_version_are_bounded_by_bytes() {
         let versions = Versions::new();
-        let snapshot = versions.next();
-        assert!(matches!(
-            snapshot.document_with(&DocId::Index, good("cached")),
-            Lookup::Found(_)
-        ));
-        std::thread::scope(|s| {
-            let poisoner = s.spawn(|| {
-                let _guard = snapshot.cache.write();
-                panic!("poisoning the cache on purpose");
-            });
-            assert!(poisoner.join().is_err());
-        });
-        assert!(snapshot.cache.is_poisoned());
-
-        let lookup = snapshot.document_with(&DocId::Index, failing);
+        let snapshot = Snapshot {
+            cache: new_document_cache(4096),
+            ..versions.next()
+        };
+        let big: &'static str = "x".repeat(1500).leak();
+        let ids: Vec<DocId> = [Format::Atom, Format::Rss, Format::Json]
+            .into_iter()
+            .map(|f| DocId::current(Scope::Site, f))
+            .collect();
+        for id in &ids {
+            assert!(matches!(
+                snapshot.document_with(id, good(big)),
+                Lookup::Found(_)
+            ));
+        }
+        // Three documents of ~2.3 KB each do not all fit in 4 KB: some were let go, and
+        // render again when asked for (correctly, just not for free).
         assert!(
-            matches!(
-                lookup,
-                Lookup::Degraded {
-                    fault: Fault::Poisoned,
-                    ..
-                }
-            ),
-            "{lookup:?}"
+            snapshot.cache.weight() <= 4096,
+            "{}",
+            snapshot.cache.weight()
         );
-        assert_eq!(
-            body(&lookup),
-            Some(&b"cached"[..]),
-            "the cached bytes serve"
-        );
-        assert!(matches!(
-            snapshot.document_with(&DocId::Index, failing),
-            Lookup::Found(_)
-        ));
-        // Documents not cached yet still render into the recovered cache.
-        assert!(matches!(
-            snapshot.document_with(&DocId::Opml, good("opml")),
-            Lookup::Found(_)
-        ));
+        assert!(ids.iter().any(|id| snapshot.cached(id).is_none()));
+        for id in &ids {
+            assert_eq!(
+                body(&snapshot.document_with(id, good(big))),
+                Some(big.as_bytes())
+            );
+        }
     }
 }
