@@ -47,3 +47,36 @@ proptest! {
         check_bytes(text.as_bytes());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// The property the `request_path` fuzz target checks at length: the URL contract has one
+    /// spelling per document, whatever a client sends.
+    #[test]
+    fn request_paths_parse_back_to_themselves(
+        path in "(/(feed|category|tag|a%2F|%E5%B1%B1|archive|[0-9]{1,3}|\\.\\.|%00|[a-z ]{0,6})){1,4}(\\.(atom|rss|json|xml|opml|xsl|html))?",
+    ) {
+        if let Some(id) = tidings::documents::DocId::parse(&path) {
+            prop_assert_eq!(tidings::documents::DocId::parse(&id.path()), Some(id));
+        }
+    }
+
+    /// The `conditional` fuzz target's properties: no header breaks a decision, and a list
+    /// naming the current ETag after unquoted junk matches it.
+    #[test]
+    fn conditional_headers_never_break_a_decision(
+        junk in "[^\"]{0,40}",
+        since in "\\PC{0,40}",
+        accept in "\\PC{0,40}",
+    ) {
+        use tidings::http::conditional::{Outcome, decide};
+        use tidings::http::negotiate::{self, Available, Coding};
+        const ETAG: &str = "W/\"0123456789abcdef0123456789abcdef\"";
+        let _ = decide(Some(&junk), Some(&since), ETAG, None);
+        let listed = format!("{junk}, {ETAG}");
+        prop_assert_eq!(decide(Some(&listed), Some(&since), ETAG, None), Outcome::NotModified);
+        prop_assert_eq!(negotiate::choose(Some(&accept), Available::IdentityOnly), Coding::Identity);
+        let _ = negotiate::client(Some(&accept));
+    }
+}
