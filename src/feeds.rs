@@ -55,6 +55,12 @@ pub struct Feed {
     pub scope: Scope,
     /// Every visible post of the scope, in [`Post::newest_first`] order.
     pub posts: Vec<Arc<Post>>,
+    /// When the feed last changed while this process ran (`None` since the first load), to
+    /// the second, strictly after every modification time its documents carried before: the
+    /// floor of their `Last-Modified`. Entry dates and file times alone can stand still while
+    /// the bytes change (a post deleted, or copied in with old file times), and a client that
+    /// revalidates by date alone would then never see the change.
+    pub changed: Option<DateTime<FixedOffset>>,
 }
 
 impl Feed {
@@ -127,6 +133,7 @@ impl Feeds {
                     .or_insert_with(|| Feed {
                         scope: Scope::Category(name.clone()),
                         posts: Vec::new(),
+                        changed: None,
                     })
                     .posts
                     .push(Arc::clone(post));
@@ -136,6 +143,7 @@ impl Feeds {
                     .or_insert_with(|| Feed {
                         scope: Scope::Tag(name.clone()),
                         posts: Vec::new(),
+                        changed: None,
                     })
                     .posts
                     .push(Arc::clone(post));
@@ -145,6 +153,7 @@ impl Feeds {
             site: Arc::new(Feed {
                 scope: Scope::Site,
                 posts: visible,
+                changed: None,
             }),
             categories: categories
                 .into_iter()
@@ -154,10 +163,12 @@ impl Feeds {
         }
     }
 
-    /// Applies changes to the visible posts, returning the new feeds and the scopes whose
-    /// entries changed. Only those feeds are rebuilt; every other feed is shared with `self`.
-    /// The result is exactly what [`Feeds::group`] would give for the new set of posts.
-    pub fn apply(&self, changes: &[Change]) -> (Feeds, Vec<Scope>) {
+    /// Applies changes to the visible posts, made at `now`, returning the new feeds and the
+    /// scopes whose entries changed. Only those feeds are rebuilt; every other feed is shared
+    /// with `self`. The posts of each feed are exactly what [`Feeds::group`] would give for the
+    /// new set of posts; the rebuilt feeds also record when they changed (see
+    /// [`Feed::changed`]).
+    pub fn apply(&self, changes: &[Change], now: DateTime<Utc>) -> (Feeds, Vec<Scope>) {
         // Per affected scope: posts leaving it, and posts entering it. Leaving posts are the
         // very `Arc`s the feeds hold, so they are recognised by pointer, not by comparing
         // strings across a 100,000-post feed.
@@ -184,7 +195,8 @@ impl Feeds {
             },
         ) in edits
         {
-            let old_posts = self.get(&scope).map_or(&[][..], |f| &f.posts[..]);
+            let old = self.get(&scope);
+            let old_posts = old.map_or(&[][..], |f| &f.posts[..]);
             entering.sort_by(|a, b| Post::newest_first(a, b));
             let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
             let mut incoming = entering.into_iter().peekable();
@@ -201,6 +213,7 @@ impl Feeds {
             let feed = Arc::new(Feed {
                 scope: scope.clone(),
                 posts,
+                changed: Some(changed_after(old, now)),
             });
             match &scope {
                 Scope::Site => next.site = feed,
@@ -246,6 +259,31 @@ impl Feeds {
     /// Never empty: the site feed always exists, even with no posts.
     pub fn is_empty(&self) -> bool {
         false
+    }
+}
+
+/// When a feed changed at `now` says it changed: `now` to the second, but always at least a
+/// second after every modification time its documents could have carried (its previous
+/// change, and every entry's dates and file time), since HTTP dates have one-second
+/// resolution and a client holding that date must see the new version as newer. (If that
+/// is later than the clock, the HTTP layer still never sends a date in the future; it only
+/// compares with it.)
+fn changed_after(old: Option<&Feed>, now: DateTime<Utc>) -> DateTime<FixedOffset> {
+    let now = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let carried = old.and_then(|feed| {
+        let newest_entry = feed
+            .posts
+            .iter()
+            .map(|p| p.last_change().max(p.file_modified.unwrap_or(p.date)))
+            .max();
+        newest_entry.max(feed.changed)
+    });
+    match carried {
+        Some(t) => {
+            let after = DateTime::<Utc>::from_timestamp(t.timestamp() + 1, 0).unwrap_or(now);
+            now.max(after).fixed_offset()
+        }
+        None => now.fixed_offset(),
     }
 }
 
@@ -316,7 +354,7 @@ mod tests {
             };
             let changed = change.old.is_some() || change.new.is_some();
             current[i] = new;
-            let (next, affected) = feeds.apply(&[change]);
+            let (next, affected) = feeds.apply(&[change], now);
             let mut all: Vec<Arc<Post>> = current.iter().flatten().cloned().collect();
             all.sort_by(|a, b| Post::newest_first(a, b));
             let expected = Feeds::group(&all, now, false);
@@ -341,6 +379,7 @@ mod tests {
         let feed = Feed {
             scope: Scope::Site,
             posts,
+            changed: None,
         };
         assert_eq!(feed.archive_pages(10), 2);
         let page1: Vec<&str> = feed

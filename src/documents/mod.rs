@@ -93,12 +93,12 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
         DocId::Opml => Ok(Some(Document {
             body: opml::render(ctx)?,
             media_type: "text/x-opml",
-            last_modified: last_modified(&ctx.feeds.site.posts),
+            last_modified: last_modified(&ctx.feeds.site),
         })),
         DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
-            last_modified: last_modified(&ctx.feeds.site.posts),
+            last_modified: last_modified(&ctx.feeds.site),
         })),
         DocId::Stylesheet => Ok(Some(Document {
             body: Bytes::from_static(STYLESHEET.as_bytes()),
@@ -122,7 +122,9 @@ fn feed_document(
     let Some(view) = PageView::new(ctx, feed, page, format, id.path()) else {
         return Ok(None);
     };
-    render_feed(&view, format).map(Some)
+    let mut document = render_feed(&view, format)?;
+    document.last_modified = document.last_modified.max(feed.changed);
+    Ok(Some(document))
 }
 
 fn render_feed(view: &PageView<'_>, format: Format) -> Result<Document, RenderError> {
@@ -134,14 +136,21 @@ fn render_feed(view: &PageView<'_>, format: Format) -> Result<Document, RenderEr
     Ok(Document {
         body,
         media_type: format.media_type(),
-        last_modified: last_modified(view.entries),
+        last_modified: entries_modified(view.entries),
     })
 }
 
-/// The HTTP modification time of a document with these entries.
-fn last_modified(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
+/// The HTTP modification time of a document with these entries: their dates, and when their
+/// files were written.
+fn entries_modified(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
     let written = entries.iter().filter_map(|p| p.file_modified).max();
     Feed::last_change(entries).max(written)
+}
+
+/// The HTTP modification time of a document showing every feed (the index, OPML): the site
+/// feed's, since every post, and so every change, is in it.
+fn last_modified(site: &Feed) -> Option<DateTime<FixedOffset>> {
+    entries_modified(&site.posts).max(site.changed)
 }
 
 /// Every document of the site, in a stable order: discovery pages, then each feed's

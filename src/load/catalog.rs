@@ -463,7 +463,7 @@ impl Catalog {
         if feed_changes.is_empty() {
             return;
         }
-        let (feeds, scopes) = self.feeds.apply(&feed_changes);
+        let (feeds, scopes) = self.feeds.apply(&feed_changes, now);
         self.feeds = feeds;
         delta.scopes = scopes;
     }

@@ -7,6 +7,7 @@ mod hostile;
 mod http;
 mod live;
 mod loader;
+mod polling;
 mod props;
 mod reader;
 mod support;

@@ -78,7 +78,7 @@ fn epoch(date: &str) -> i64 {
 }
 
 /// Fails (never skips) when a tool the test drives is missing.
-fn require(tool: &str, version_flag: &str) {
+pub(crate) fn require(tool: &str, version_flag: &str) {
     match Command::new(tool)
         .arg(version_flag)
         .stdin(Stdio::null())
@@ -96,12 +96,12 @@ fn require(tool: &str, version_flag: &str) {
 
 /// A newsboat set up entirely inside a temporary directory: its own HOME and XDG folders,
 /// config, URL list and cache.
-struct Newsboat {
+pub(crate) struct Newsboat {
     dir: tempfile::TempDir,
 }
 
 impl Newsboat {
-    fn new(urls: &[String]) -> Self {
+    pub(crate) fn new(urls: &[String]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("mkdir home");
@@ -120,7 +120,7 @@ impl Newsboat {
     }
 
     /// `newsboat -x reload`, failing the test if it does not finish in time or fails.
-    fn reload(&self) {
+    pub(crate) fn reload(&self) {
         let d = self.dir.path();
         let home = d.join("home");
         let log = |name: &str| std::fs::File::create(d.join(name)).expect("log file");
@@ -168,7 +168,7 @@ impl Newsboat {
     }
 
     /// What newsboat printed, and the end of its debug log, for failure messages.
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         let read =
             |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let log = read("newsboat.log");
@@ -187,7 +187,7 @@ impl Newsboat {
     }
 
     /// Every item in the cache: feed URL → guid → (title, link, date, content).
-    fn items(&self) -> BTreeMap<String, BTreeMap<String, Item>> {
+    pub(crate) fn items(&self) -> BTreeMap<String, BTreeMap<String, Item>> {
         let mut feeds: BTreeMap<String, BTreeMap<String, Item>> = BTreeMap::new();
         for row in
             self.query("SELECT feedurl, guid, title, url, pubDate, content, deleted FROM rss_item")
@@ -216,8 +216,8 @@ impl Newsboat {
 }
 
 #[derive(Debug)]
-struct Item {
-    title: String,
+pub(crate) struct Item {
+    pub(crate) title: String,
     link: String,
     date: i64,
     content: String,
@@ -248,7 +248,7 @@ fn query(db: &Path, sql: &str) -> Vec<serde_json::Map<String, serde_json::Value>
 }
 
 /// How many 304s the service has answered for feed documents, per /metrics.
-fn not_modified(served: &Served) -> u64 {
+pub(crate) fn not_modified(served: &Served) -> u64 {
     served
         .get("/metrics")
         .text()
