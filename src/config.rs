@@ -134,6 +134,8 @@ pub struct Config {
     pub feeds: FeedsConfig,
     /// How the HTTP service runs.
     pub server: ServerConfig,
+    /// WebSub: the hubs feeds name and notify.
+    pub websub: WebsubConfig,
     /// The content directory (`--content`).
     pub content_dir: PathBuf,
 }
@@ -217,6 +219,14 @@ pub enum WatchMode {
     Poll,
     /// Never watch: load once.
     Off,
+}
+
+/// Push through WebSub (W3C Recommendation, 2018).
+#[derive(Debug, Clone, Default)]
+pub struct WebsubConfig {
+    /// Hubs every feed advertises (`rel="hub"`) and that are told when a feed changes. Empty:
+    /// nothing is advertised or sent.
+    pub hubs: Vec<Url>,
 }
 
 /// How the service runs.
@@ -435,6 +445,12 @@ settings! {
         /// Idle keep-alive time, milliseconds.
         keep_alive_ms: u64 => [env "TIDINGS_KEEP_ALIVE_MS"],
     }
+
+    /// `[websub]`: push to subscribers through WebSub hubs.
+    [websub] WebsubSettings {
+        /// Hubs to advertise and to notify of changes (absolute URLs).
+        hubs: Vec<String> => [env "TIDINGS_WEBSUB_HUBS"],
+    }
 }
 
 /// Built-in defaults, the bottom layer.
@@ -482,6 +498,9 @@ impl Settings {
                 max_connections: Some(10_000),
                 request_timeout_ms: Some(5_000),
                 keep_alive_ms: Some(5_000),
+            },
+            websub: WebsubSettings {
+                hubs: Some(Vec::new()),
             },
             content: Some(DEFAULT_CONTENT_DIR.into()),
         }
@@ -576,6 +595,17 @@ impl<'de> de::Deserializer<'de> for EnvValue<'_> {
         visitor.visit_some(self)
     }
 
+    /// A list is written as its items separated by commas or white space
+    /// (`TIDINGS_WEBSUB_HUBS="https://a.example/ https://b.example/"`).
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let items = self
+            .0
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(EnvValue);
+        visitor.visit_seq(de::value::SeqDeserializer::new(items))
+    }
+
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -588,8 +618,16 @@ impl<'de> de::Deserializer<'de> for EnvValue<'_> {
     }
 
     serde::forward_to_deserialize_any! {
-        i128 u128 char str string bytes byte_buf unit unit_struct newtype_struct seq tuple
+        i128 u128 char str string bytes byte_buf unit unit_struct newtype_struct tuple
         tuple_struct map struct identifier ignored_any
+    }
+}
+
+impl<'de, 'a> IntoDeserializer<'de, de::value::Error> for EnvValue<'a> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
     }
 }
 
@@ -704,6 +742,22 @@ impl Layers {
             // shorter timeout can expire before a prompt client has been read at all.
             return Err(request_timeout.invalid("must be at least 1000 (one second)"));
         }
+        let hubs = self.require(&key::websub::hubs)?;
+        let hubs = hubs
+            .value
+            .iter()
+            .map(|raw| {
+                let url =
+                    Url::parse(raw.trim()).map_err(|e| hubs.invalid(format!("{raw}: {e}")))?;
+                if matches!(url.scheme(), "http" | "https") {
+                    Ok(url)
+                } else {
+                    Err(hubs.invalid(format!(
+                        "{raw}: must be an absolute http:// or https:// URL"
+                    )))
+                }
+            })
+            .collect::<Result<Vec<Url>, ConfigError>>()?;
         let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
         Ok(Config {
@@ -741,6 +795,7 @@ impl Layers {
                 request_timeout_ms: *request_timeout.value,
                 keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
             },
+            websub: WebsubConfig { hubs },
             content_dir: self.value(&key::content)?,
         })
     }
@@ -1111,12 +1166,15 @@ mod tests {
                 Some((section, field)) => format!("[{section}]\n{field} = []"),
                 None => format!("{} = []", setting.key),
             };
-            let message = Settings::from_toml(&toml).unwrap_err().to_string();
-            assert!(
-                !message.contains("unknown field"),
-                "{}: {message}",
-                setting.key
-            );
+            // (A list, `websub.hubs`, takes `[]`: then it simply parses.)
+            if let Err(e) = Settings::from_toml(&toml) {
+                let message = e.to_string();
+                assert!(
+                    !message.contains("unknown field"),
+                    "{}: {message}",
+                    setting.key
+                );
+            }
         }
         let env_only: Vec<&str> = SETTINGS
             .iter()
@@ -1230,6 +1288,30 @@ mod tests {
                 "{}",
                 setting.key
             );
+        }
+    }
+
+    #[test]
+    fn hubs_come_from_the_file_or_the_environment_and_must_be_urls() {
+        let config = Layers::from_toml("[websub]\nhubs = [\"https://hub.example/\"]")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(config.websub.hubs[0].as_str(), "https://hub.example/");
+        let env = Settings::from_env(|k| {
+            (k == "TIDINGS_WEBSUB_HUBS").then(|| "https://a.example/, http://b.example/x".into())
+        })
+        .unwrap();
+        let config = Layers::new().with(Layer::Env, env).resolve().unwrap();
+        let hubs: Vec<&str> = config.websub.hubs.iter().map(Url::as_str).collect();
+        assert_eq!(hubs, ["https://a.example/", "http://b.example/x"]);
+        assert!(Config::defaults().websub.hubs.is_empty());
+        match Layers::from_toml("[websub]\nhubs = [\"ftp://x\"]")
+            .unwrap()
+            .resolve()
+        {
+            Err(ConfigError::Invalid { setting, .. }) => assert_eq!(setting.key, "websub.hubs"),
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -22,3 +22,4 @@ pub mod posts;
 pub mod service;
 pub mod store;
 pub mod watch;
+pub mod websub;

@@ -155,6 +155,32 @@ struct CauseLabels {
     cause: Cause,
 }
 
+/// What became of topics sent to a WebSub hub, as the `result` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum PingResult {
+    /// The hub accepted them.
+    Sent,
+    /// The hub failed; they wait for the next attempt.
+    Retried,
+    /// The hub kept failing past the retry window (or the service stopped): given up.
+    Dropped,
+}
+
+impl EncodeLabelValue for PingResult {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            PingResult::Sent => "sent",
+            PingResult::Retried => "retried",
+            PingResult::Dropped => "dropped",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PingLabels {
+    result: PingResult,
+}
+
 /// Every metric the service exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -162,6 +188,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     bytes: Family<KindLabels, Counter>,
     server_errors: Family<CauseLabels, Counter>,
+    pings: Family<PingLabels, Counter>,
     responses: Counter,
     not_modified: Counter,
     not_modified_ratio: Gauge<f64, AtomicU64>,
@@ -187,6 +214,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let bytes = Family::<KindLabels, Counter>::default();
         let server_errors = Family::<CauseLabels, Counter>::default();
+        let pings = Family::<PingLabels, Counter>::default();
         let responses = Counter::default();
         let not_modified = Counter::default();
         let not_modified_ratio = Gauge::<f64, AtomicU64>::default();
@@ -214,6 +242,11 @@ impl Metrics {
             "Server-side failures behind requests, by cause, whether the request then got \
              last good bytes or a 500",
             server_errors.clone(),
+        );
+        registry.register(
+            "websub_topics",
+            "Changed feeds told to WebSub hubs: sent, retried after a failure, or dropped",
+            pings.clone(),
         );
         registry.register(
             "http_not_modified_ratio",
@@ -248,6 +281,7 @@ impl Metrics {
             requests,
             bytes,
             server_errors,
+            pings,
             responses,
             not_modified,
             not_modified_ratio,
@@ -279,6 +313,13 @@ impl Metrics {
                 self.not_modified.inc();
             }
         }
+    }
+
+    /// Counts `topics` changed feeds sent to a hub, retried, or given up.
+    pub fn observe_pings(&self, result: PingResult, topics: usize) {
+        self.pings
+            .get_or_create(&PingLabels { result })
+            .inc_by(topics as u64);
     }
 
     /// Counts one server-side failure.

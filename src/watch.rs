@@ -29,6 +29,7 @@ use crate::files;
 use crate::load::{Catalog, Delta};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::websub::{self, Publisher};
 
 /// Why watching could not start.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +100,11 @@ impl Watcher {
         let events = tx.clone();
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
-            .spawn(move || rebuild_loop(config, store, metrics, events, rx))
+            .spawn(move || {
+                let publisher = Publisher::start(&config, Arc::clone(&metrics));
+                rebuild_loop(config, store, metrics, &publisher, events, rx);
+                publisher.stop();
+            })
             .map_err(WatchError::Thread)?;
         Ok(Self {
             tx,
@@ -175,6 +180,7 @@ fn rebuild_loop(
     config: Arc<Config>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+    publisher: &Publisher,
     events: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
 ) {
@@ -210,6 +216,7 @@ fn rebuild_loop(
             Instant::now(),
             &store,
             &metrics,
+            publisher,
         );
     }
 
@@ -295,7 +302,14 @@ fn rebuild_loop(
             }
         }
         // Nothing to re-read is still a rebuild: a scheduled post may be due.
-        rebuild(&mut catalog, &mut work, noticed, &store, &metrics);
+        rebuild(
+            &mut catalog,
+            &mut work,
+            noticed,
+            &store,
+            &metrics,
+            publisher,
+        );
     }
 }
 
@@ -379,6 +393,7 @@ fn rebuild(
     noticed: Instant,
     store: &Store,
     metrics: &Metrics,
+    publisher: &Publisher,
 ) {
     let work = std::mem::take(work);
     let mut paths = work.paths;
@@ -406,7 +421,20 @@ fn rebuild(
     for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
         tracing::warn!("{e}");
     }
+    let before = store.snapshot();
     let snapshot = store.publish(catalog, Some(&delta));
+    // Hubs hear of a change once it is served, and only of documents whose bytes changed.
+    if publisher.has_hubs()
+        && let Some(before) = before
+    {
+        let topics = websub::changed_topics(
+            &before.feeds,
+            &snapshot.feeds,
+            &delta.scopes,
+            &snapshot.config,
+        );
+        publisher.publish(&topics);
+    }
     let took = noticed.elapsed();
     metrics.observe_rebuild(took, &snapshot);
     log_rebuild(&delta, work.rescan, took, snapshot.errors.len());

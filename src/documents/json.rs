@@ -24,7 +24,17 @@ struct JsonFeed<'a> {
     language: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<JsonAuthor<'a>>,
+    /// JSON Feed 1.1's push endpoints: one per WebSub hub.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -62,6 +72,13 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         description: &view.description,
         next_url: view.prev_archive.as_deref(),
         language: view.config.site.language.as_deref(),
+        hubs: view
+            .hubs()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         authors: view
             .config
             .site

@@ -283,6 +283,11 @@ impl<'a> PageView<'a> {
         })
     }
 
+    /// The WebSub hubs the feed names (none unless `websub.hubs` is set).
+    pub(crate) fn hubs(&self) -> impl Iterator<Item = &str> {
+        self.config.websub.hubs.iter().map(|u| u.as_str())
+    }
+
     /// The entry's language, or the site's.
     pub(crate) fn lang_of<'p>(&'p self, post: &'p Post) -> Option<&'p str> {
         post.lang

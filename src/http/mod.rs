@@ -279,7 +279,30 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
             let _ = web::block(move || doc.prepare(encoding)).await;
         }
     }
-    answer(req, &id, lookup, snapshot.config.feeds.max_age, shared)
+    let link = discovery(&snapshot.config, &id);
+    answer(
+        req,
+        &id,
+        lookup,
+        snapshot.config.feeds.max_age,
+        link,
+        shared,
+    )
+}
+
+/// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
+/// `self`, on every feed document (archive pages too); `None` without hubs.
+fn discovery(config: &crate::config::Config, id: &DocId) -> Option<header::HeaderValue> {
+    if config.websub.hubs.is_empty() || !matches!(id, DocId::Feed { .. } | DocId::JekyllFeed(_)) {
+        return None;
+    }
+    let mut value = String::new();
+    for hub in &config.websub.hubs {
+        value.push_str(&format!("<{hub}>; rel=\"hub\", "));
+    }
+    let topic = crate::documents::feed_url(config, &id.path());
+    value.push_str(&format!("<{topic}>; rel=\"self\""));
+    header::HeaderValue::try_from(value).ok()
 }
 
 /// Which encodings a document is offered in.
@@ -297,6 +320,7 @@ fn answer(
     id: &DocId,
     lookup: Lookup,
     max_age: u32,
+    link: Option<header::HeaderValue>,
     shared: &Shared,
 ) -> HttpResponse {
     let doc = match lookup {
@@ -326,7 +350,7 @@ fn answer(
     );
     let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
     let client = negotiate::client(header(header::ACCEPT));
-    respond::document(&doc, headers, max_age, outcome, coding, client)
+    respond::document(&doc, headers, max_age, link, outcome, coding, client)
 }
 
 /// Logs and counts a server-side failure.
@@ -401,7 +425,7 @@ mod tests {
 
     fn respond(lookup: Lookup, shared: &Shared) -> (u16, Option<String>, Bytes) {
         let req = actix_web::test::TestRequest::default().to_http_request();
-        let response = answer(&req, &DocId::Index, lookup, 300, shared);
+        let response = answer(&req, &DocId::Index, lookup, 300, None, shared);
         let status = response.status().as_u16();
         let cache = response
             .headers()

@@ -145,6 +145,7 @@ pub(super) fn document(
     doc: &Rendered,
     headers: DocumentHeaders,
     max_age: u32,
+    link: Option<HeaderValue>,
     outcome: Outcome,
     coding: Coding,
     client: Client,
@@ -173,6 +174,9 @@ pub(super) fn document(
     );
     if let Ok(etag) = HeaderValue::from_bytes(&headers.etag) {
         builder.insert_header((header::ETAG, etag));
+    }
+    if let Some(link) = link {
+        builder.insert_header((header::LINK, link));
     }
     if let (Some(modified), Some(text)) = (doc.last_modified, headers.last_modified)
         && let Ok(text) = HeaderValue::from_bytes(&text)

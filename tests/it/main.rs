@@ -12,3 +12,4 @@ mod props;
 mod reader;
 mod support;
 mod tidy;
+mod websub;

@@ -21,7 +21,11 @@ const IMPORTS: &[(&str, &[&str])] = &[
     ("store", &["config", "posts", "feeds", "load", "documents"]),
     ("export", &["config", "posts", "load", "documents"]),
     ("metrics", &["documents", "store"]),
-    ("watch", &["config", "files", "load", "store", "metrics"]),
+    ("websub", &["config", "feeds", "documents", "metrics"]),
+    (
+        "watch",
+        &["config", "files", "load", "store", "metrics", "websub"],
+    ),
     (
         "http",
         &["config", "feeds", "documents", "store", "metrics"],
@@ -51,6 +55,7 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("maud", &["src/documents/"]),
     ("quick_xml", &["src/documents/"]),
     ("prometheus_client", &["src/metrics.rs"]),
+    ("ureq", &["src/websub.rs"]),
     ("arc_swap", &["src/store/"]),
     ("brotli", &["src/store/"]),
     ("flate2", &["src/store/"]),
