@@ -20,6 +20,7 @@ pub mod load;
 pub mod metrics;
 pub mod posts;
 pub mod service;
+pub mod stats;
 pub mod store;
 pub mod watch;
 pub mod websub;

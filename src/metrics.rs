@@ -34,6 +34,8 @@ pub enum Kind {
     Healthz,
     /// `/metrics`.
     Metrics,
+    /// `/stats`.
+    Stats,
     /// A path that names no document.
     Unknown,
 }
@@ -49,13 +51,17 @@ impl Kind {
             Kind::Stylesheet => "stylesheet",
             Kind::Healthz => "healthz",
             Kind::Metrics => "metrics",
+            Kind::Stats => "stats",
             Kind::Unknown => "unknown",
         }
     }
 
     /// Whether this kind is a published document, which the not-modified ratio counts.
     pub fn is_document(self) -> bool {
-        !matches!(self, Kind::Healthz | Kind::Metrics | Kind::Unknown)
+        !matches!(
+            self,
+            Kind::Healthz | Kind::Metrics | Kind::Stats | Kind::Unknown
+        )
     }
 }
 
@@ -176,6 +182,21 @@ impl EncodeLabelValue for PingResult {
     }
 }
 
+impl EncodeLabelValue for crate::stats::FeedKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            crate::stats::FeedKind::Site => "site",
+            crate::stats::FeedKind::Category => "category",
+            crate::stats::FeedKind::Tag => "tag",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AudienceLabels {
+    kind: crate::stats::FeedKind,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PingLabels {
     result: PingResult,
@@ -189,6 +210,8 @@ pub struct Metrics {
     bytes: Family<KindLabels, Counter>,
     server_errors: Family<CauseLabels, Counter>,
     pings: Family<PingLabels, Counter>,
+    pollers: Family<AudienceLabels, Gauge>,
+    reported: Family<AudienceLabels, Gauge>,
     responses: Counter,
     not_modified: Counter,
     not_modified_ratio: Gauge<f64, AtomicU64>,
@@ -215,6 +238,8 @@ impl Metrics {
         let bytes = Family::<KindLabels, Counter>::default();
         let server_errors = Family::<CauseLabels, Counter>::default();
         let pings = Family::<PingLabels, Counter>::default();
+        let pollers = Family::<AudienceLabels, Gauge>::default();
+        let reported = Family::<AudienceLabels, Gauge>::default();
         let responses = Counter::default();
         let not_modified = Counter::default();
         let not_modified_ratio = Gauge::<f64, AtomicU64>::default();
@@ -242,6 +267,16 @@ impl Metrics {
             "Server-side failures behind requests, by cause, whether the request then got \
              last good bytes or a 500",
             server_errors.clone(),
+        );
+        registry.register(
+            "feed_pollers",
+            "Distinct clients polling feeds in the last 24 hours, by kind of feed",
+            pollers.clone(),
+        );
+        registry.register(
+            "feed_reported_subscribers",
+            "Subscribers aggregators report in User-Agent (latest per aggregator), by kind of feed",
+            reported.clone(),
         );
         registry.register(
             "websub_topics",
@@ -282,6 +317,8 @@ impl Metrics {
             bytes,
             server_errors,
             pings,
+            pollers,
+            reported,
             responses,
             not_modified,
             not_modified_ratio,
@@ -312,6 +349,20 @@ impl Metrics {
             if status == 304 {
                 self.not_modified.inc();
             }
+        }
+    }
+
+    /// Sets the audience gauges from a report: distinct pollers and reported subscribers,
+    /// summed by kind of feed (never by name).
+    pub fn observe_audience(&self, feeds: &[crate::stats::FeedAudience]) {
+        use crate::stats::FeedKind;
+        for kind in [FeedKind::Site, FeedKind::Category, FeedKind::Tag] {
+            let of_kind = feeds.iter().filter(|f| f.kind == kind);
+            let pollers: usize = of_kind.clone().map(|f| f.pollers).sum();
+            let reported: u64 = of_kind.map(|f| f.reported).sum();
+            let labels = AudienceLabels { kind };
+            self.pollers.get_or_create(&labels).set(pollers as i64);
+            self.reported.get_or_create(&labels).set(reported as i64);
         }
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::stats::Audience;
 use crate::store::Store;
 use crate::watch::{Rescanner, WatchError, Watcher};
 
@@ -184,6 +185,7 @@ impl Running {
         let state = AppState {
             store: Arc::clone(&store),
             metrics: Arc::clone(&metrics),
+            audience: Arc::new(Audience::default()),
         };
         let server = match http::Server::start(state, listener, http::Limits::of(&config.server)) {
             Ok(server) => server,

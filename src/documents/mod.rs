@@ -15,6 +15,7 @@ mod json;
 mod opml;
 pub mod paths;
 mod rss;
+pub mod stats;
 
 use std::sync::Arc;
 

@@ -20,6 +20,7 @@ mod respond;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServerHandle;
@@ -27,9 +28,10 @@ use actix_web::http::{Method, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::config::ServerConfig;
-use crate::documents::DocId;
-use crate::feeds::Page;
+use crate::documents::{self, DocId};
+use crate::feeds::{Page, Scope};
 use crate::metrics::{self, Cause, Kind, Metrics};
+use crate::stats::{Audience, FeedKind, Poll};
 use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
 use negotiate::{Available, Coding};
 
@@ -46,6 +48,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Counters and gauges.
     pub metrics: Arc<Metrics>,
+    /// Who reads which feed.
+    pub audience: Arc<Audience>,
 }
 
 /// The state behind every request: the shared state, and what only HTTP keeps.
@@ -215,6 +219,7 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let path = req.uri().path();
     let id = DocId::parse(path);
     let (kind, format) = classify(path, id.as_ref());
+    let feed = id.as_ref().and_then(audience_key);
     let response = if req.method() != Method::GET && req.method() != Method::HEAD {
         respond::method_not_allowed()
     } else if path.len() > MAX_PATH {
@@ -222,11 +227,37 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     } else {
         match kind {
             Kind::Healthz => respond::healthz(state.store.snapshot().as_deref()),
-            Kind::Metrics => respond::metrics(state.metrics.encode()),
+            Kind::Metrics => {
+                state
+                    .metrics
+                    .observe_audience(&state.audience.report(Instant::now()));
+                respond::metrics(state.metrics.encode())
+            }
+            Kind::Stats => respond::stats(documents::stats::render(
+                &state.audience.report(Instant::now()),
+            )),
             _ => document(&req, id, &shared).await,
         }
     };
     let status = response.status().as_u16();
+    if let Some((feed, feed_kind)) = &feed
+        && matches!(status, 200 | 304)
+    {
+        let headers = req.headers();
+        state.audience.record(
+            Poll {
+                feed,
+                kind: *feed_kind,
+                client: req.peer_addr().map(|a| a.ip()),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+                conditional: headers.contains_key(header::IF_NONE_MATCH)
+                    || headers.contains_key(header::IF_MODIFIED_SINCE),
+            },
+            Instant::now(),
+        );
+    }
     let bytes = match response.body().size() {
         actix_web::body::BodySize::Sized(n) if req.method() != Method::HEAD => n,
         _ => 0,
@@ -362,11 +393,32 @@ fn report(fault: &Fault, id: &DocId, then: &str, metrics: &Metrics) {
     tracing::error!(path = %id.path(), error = %fault, "{then}");
 }
 
+/// The feed a document request counts toward (any format, archives included), named by its
+/// Atom subscription document; `None` for what is not a feed.
+fn audience_key(id: &DocId) -> Option<(String, FeedKind)> {
+    let scope = match id {
+        DocId::Feed { scope, .. } => scope.clone(),
+        DocId::JekyllFeed(None) => Scope::Site,
+        DocId::JekyllFeed(Some(c)) => Scope::Category(c.clone()),
+        DocId::Index | DocId::Opml | DocId::Stylesheet => return None,
+    };
+    let kind = match scope {
+        Scope::Site => FeedKind::Site,
+        Scope::Category(_) => FeedKind::Category,
+        Scope::Tag(_) => FeedKind::Tag,
+    };
+    Some((
+        DocId::current(scope, crate::documents::Format::Atom).path(),
+        kind,
+    ))
+}
+
 /// Bounded metric labels for a request path.
 fn classify(path: &str, id: Option<&DocId>) -> (Kind, metrics::Format) {
     match path {
         "/healthz" => return (Kind::Healthz, metrics::Format::None),
         "/metrics" => return (Kind::Metrics, metrics::Format::None),
+        "/stats" => return (Kind::Stats, metrics::Format::Html),
         _ => {}
     }
     match id {
@@ -405,6 +457,7 @@ mod tests {
             state: AppState {
                 store: Arc::new(Store::new()),
                 metrics: Arc::new(Metrics::new()),
+                audience: Arc::default(),
             },
             work: tokio::sync::Semaphore::new(work_permits()),
         }

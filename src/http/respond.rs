@@ -235,17 +235,16 @@ fn with_charset(media_type: &'static str) -> HeaderValue {
 /// `/healthz`: 503 until the first load is done, then 200 with a small JSON summary.
 pub(super) fn healthz(snapshot: Option<&Snapshot>) -> HttpResponse {
     let Some(s) = snapshot else {
-        return json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "status": "loading" }),
-        );
+        // Polite to whoever checks: come back in a second.
+        return json(StatusCode::SERVICE_UNAVAILABLE)
+            .insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")))
+            .body(serde_json::json!({ "status": "loading" }).to_string());
     };
     let last_rebuild = chrono::DateTime::<Utc>::from(s.published_at).to_rfc3339();
     // Still 200 while the content directory is missing: every feed keeps serving its last
     // good state, so an orchestrator must not restart the process; the status says what is
     // wrong.
-    json(
-        StatusCode::OK,
+    json(StatusCode::OK).body(
         serde_json::json!({
             "status": if s.content_error.is_some() { "degraded" } else { "ok" },
             "content_error": s.content_error,
@@ -255,17 +254,19 @@ pub(super) fn healthz(snapshot: Option<&Snapshot>) -> HttpResponse {
             "errors": s.errors.iter().take(20).map(|e| e.to_string()).collect::<Vec<_>>(),
             "last_rebuild": last_rebuild,
             "generation": s.generation,
-        }),
+        })
+        .to_string(),
     )
 }
 
-fn json(status: StatusCode, value: serde_json::Value) -> HttpResponse {
-    start(status, Policy::NoStore)
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        ))
-        .body(value.to_string())
+/// The start of a JSON answer: never stored.
+fn json(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = start(status, Policy::NoStore);
+    builder.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    ));
+    builder
 }
 
 /// `/metrics` in Prometheus text format.
@@ -276,6 +277,16 @@ pub(super) fn metrics(text: String) -> HttpResponse {
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         ))
         .body(text)
+}
+
+/// `/stats`: the operator's page of who reads which feed; never cached.
+pub(super) fn stats(page: bytes::Bytes) -> HttpResponse {
+    start(StatusCode::OK, Policy::NoStore)
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ))
+        .body(page)
 }
 
 /// A short plain-text answer (errors); the caller adds any headers of its own, then the text.

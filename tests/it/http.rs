@@ -327,12 +327,17 @@ fn healthz_is_503_until_the_first_load() {
     let metrics = Arc::new(tidings::metrics::Metrics::new());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = tidings::http::AppState { store, metrics };
+    let state = tidings::http::AppState {
+        store,
+        metrics,
+        audience: Arc::default(),
+    };
     let limits = tidings::http::Limits::of(&tidings::config::Config::defaults().server);
     let server = tidings::http::Server::start(state, listener, limits).expect("server");
     assert_eq!(server.addr(), addr);
     let h = request(addr, "GET", "/healthz", &[]);
     assert_eq!(h.status, 503);
+    assert_eq!(h.header("retry-after"), Some("1"), "polite while loading");
     assert_eq!(h.header("cache-control"), Some("no-store"));
     let feed = request(addr, "GET", "/feed.atom", &[]);
     assert_eq!(feed.status, 503);
@@ -572,5 +577,74 @@ fn every_response_states_its_cache_policy_and_feeds_keep_their_headers() {
         );
         assert_eq!(r.header("vary"), None, "{path}");
         assert!(r.header("content-type").is_some(), "{path}");
+    }
+}
+
+#[test]
+fn the_operator_sees_who_reads_which_feed() {
+    let s = small_site();
+    let ua = |agent: &str| [("User-Agent", agent.to_owned())];
+    let get = |path: &str, agent: &str, extra: &[(&str, &str)]| {
+        let agent = ua(agent);
+        let mut headers: Vec<(&str, &str)> = vec![(agent[0].0, agent[0].1.as_str())];
+        headers.extend_from_slice(extra);
+        s.request("GET", path, &headers).status
+    };
+    // An aggregator reports its audience on every poll: its latest figure counts.
+    assert_eq!(
+        get(
+            "/feed.atom",
+            "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 12 subscribers)",
+            &[]
+        ),
+        200
+    );
+    assert_eq!(
+        get(
+            "/feed.rss",
+            "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 30 subscribers)",
+            &[]
+        ),
+        200
+    );
+    // A reader polling conditionally, in another format of the same feed.
+    assert_eq!(
+        get(
+            "/feed.json",
+            "newsboat/2.30",
+            &[("If-Modified-Since", "Thu, 01 Jan 2099 00:00:00 GMT")]
+        ),
+        304
+    );
+    assert_eq!(
+        get(
+            "/category/news.atom",
+            "Mozilla/5.0 (compatible; inoreader.com; 3 subscribers)",
+            &[]
+        ),
+        200
+    );
+    assert_eq!(
+        get("/category/nope.atom", "Feedly/1.0 (999 subscribers)", &[]),
+        404
+    );
+
+    let page = s.get("/stats");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let html = page.text();
+    assert!(html.contains("<td><a href=\"/feed.atom\">/feed.atom</a></td><td>site</td><td class=\"n\">2</td><td class=\"n\">30</td><td>Feedly 30</td><td class=\"n\">3</td><td class=\"n\">33%</td>"), "{html}");
+    assert!(html.contains("inoreader.com 3"), "{html}");
+    assert!(
+        !html.contains("nope") && !html.contains("999"),
+        "only feeds that exist"
+    );
+    let metrics = s.get("/metrics").text();
+    for line in [
+        "tidings_feed_pollers{kind=\"site\"} 2",
+        "tidings_feed_reported_subscribers{kind=\"site\"} 30",
+        "tidings_feed_reported_subscribers{kind=\"category\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
     }
 }
