@@ -17,6 +17,8 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::feeds::Scope;
+
 /// How long a poller counts after its last request.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
@@ -36,13 +38,22 @@ pub enum FeedKind {
     Tag,
 }
 
+impl FeedKind {
+    /// The kind of a scope's feed.
+    pub fn of(scope: &Scope) -> Self {
+        match scope {
+            Scope::Site => FeedKind::Site,
+            Scope::Category(_) => FeedKind::Category,
+            Scope::Tag(_) => FeedKind::Tag,
+        }
+    }
+}
+
 /// One request for a feed document.
 #[derive(Debug, Clone, Copy)]
 pub struct Poll<'a> {
-    /// The feed's path (its subscription document in one format; archives count for it).
-    pub feed: &'a str,
-    /// What kind of feed.
-    pub kind: FeedKind,
+    /// The feed (any of its formats and archive pages).
+    pub feed: &'a Scope,
     /// The client's address.
     pub client: Option<IpAddr>,
     /// The `User-Agent` header.
@@ -54,8 +65,8 @@ pub struct Poll<'a> {
 /// The audience of one feed, as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedAudience {
-    /// The feed's path.
-    pub feed: String,
+    /// The feed.
+    pub feed: Scope,
     /// What kind of feed.
     pub kind: FeedKind,
     /// Distinct clients seen in the window.
@@ -70,9 +81,8 @@ pub struct FeedAudience {
     pub conditional: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Entry {
-    kind: FeedKind,
     pollers: HashMap<u64, Instant>,
     /// Aggregator → (subscribers it reported last, when).
     reported: HashMap<String, (u64, Instant)>,
@@ -83,7 +93,7 @@ struct Entry {
 /// The audiences of every feed.
 #[derive(Debug)]
 pub struct Audience {
-    shards: Vec<Mutex<HashMap<String, Entry>>>,
+    shards: Vec<Mutex<HashMap<Scope, Entry>>>,
     keys: std::collections::hash_map::RandomState,
     window: Duration,
 }
@@ -104,7 +114,7 @@ impl Audience {
         }
     }
 
-    fn shard(&self, feed: &str) -> &Mutex<HashMap<String, Entry>> {
+    fn shard(&self, feed: &Scope) -> &Mutex<HashMap<Scope, Entry>> {
         let i = (self.keys.hash_one(feed) as usize) % SHARDS;
         &self.shards[i]
     }
@@ -128,15 +138,10 @@ impl Audience {
             .shard(poll.feed)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Looked up by reference: the scope is copied once per feed, not once per request.
         let entry = match shard.get_mut(poll.feed) {
             Some(entry) => entry,
-            None => shard.entry(poll.feed.to_owned()).or_insert(Entry {
-                kind: poll.kind,
-                pollers: HashMap::new(),
-                reported: HashMap::new(),
-                requests: 0,
-                conditional: 0,
-            }),
+            None => shard.entry(poll.feed.clone()).or_default(),
         };
         entry.requests += 1;
         entry.conditional += u64::from(poll.conditional);
@@ -169,7 +174,7 @@ impl Audience {
                 aggregators.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 out.push(FeedAudience {
                     feed: feed.clone(),
-                    kind: entry.kind,
+                    kind: FeedKind::of(feed),
                     pollers: entry.pollers.len(),
                     reported: aggregators.iter().map(|(_, n)| n).sum(),
                     aggregators,
@@ -260,8 +265,7 @@ mod tests {
         let t0 = Instant::now();
         let ip = |n: u8| Some(IpAddr::from([10, 0, 0, n]));
         let poll = |client, ua, conditional| Poll {
-            feed: "/feed.atom",
-            kind: FeedKind::Site,
+            feed: &Scope::Site,
             client,
             user_agent: ua,
             conditional,

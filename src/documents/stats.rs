@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use maud::{DOCTYPE, html};
 
+use super::{DocId, Format};
 use crate::stats::{FeedAudience, FeedKind, WINDOW};
 
 /// The page for `feeds` (sorted as given).
@@ -35,8 +36,9 @@ pub fn render(feeds: &[FeedAudience]) -> Bytes {
                     thead { tr { th { "feed" } th { "kind" } th { "pollers" } th { "reported" } th { "by aggregator" } th { "requests" } th { "conditional" } } }
                     tbody {
                         @for feed in feeds {
+                            @let path = DocId::current(feed.feed.clone(), Format::Atom).path();
                             tr {
-                                td { a href=(feed.feed) { (feed.feed) } }
+                                td { a href=(path) { (path) } }
                                 td { (kind(feed.kind)) }
                                 td.n { (feed.pollers) }
                                 td.n { (feed.reported) }

@@ -17,6 +17,7 @@ pub mod conditional;
 pub mod negotiate;
 mod respond;
 
+use std::borrow::Cow;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,7 +32,7 @@ use crate::config::ServerConfig;
 use crate::documents::{self, DocId};
 use crate::feeds::{Page, Scope};
 use crate::metrics::{self, Cause, Kind, Metrics};
-use crate::stats::{Audience, FeedKind, Poll};
+use crate::stats::{Audience, Poll};
 use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
 use negotiate::{Available, Coding};
 
@@ -219,7 +220,6 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let path = req.uri().path();
     let id = DocId::parse(path);
     let (kind, format) = classify(path, id.as_ref());
-    let feed = id.as_ref().and_then(audience_key);
     let response = if req.method() != Method::GET && req.method() != Method::HEAD {
         respond::method_not_allowed()
     } else if path.len() > MAX_PATH {
@@ -240,24 +240,6 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         }
     };
     let status = response.status().as_u16();
-    if let Some((feed, feed_kind)) = &feed
-        && matches!(status, 200 | 304)
-    {
-        let headers = req.headers();
-        state.audience.record(
-            Poll {
-                feed,
-                kind: *feed_kind,
-                client: req.peer_addr().map(|a| a.ip()),
-                user_agent: headers
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok()),
-                conditional: headers.contains_key(header::IF_NONE_MATCH)
-                    || headers.contains_key(header::IF_MODIFIED_SINCE),
-            },
-            Instant::now(),
-        );
-    }
     let bytes = match response.body().size() {
         actix_web::body::BodySize::Sized(n) if req.method() != Method::HEAD => n,
         _ => 0,
@@ -311,14 +293,32 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
         }
     }
     let link = discovery(&snapshot.config, &id);
-    answer(
+    let response = answer(
         req,
         &id,
         lookup,
         snapshot.config.feeds.max_age,
         link,
         shared,
-    )
+    );
+    if matches!(response.status().as_u16(), 200 | 304)
+        && let Some(feed) = audience_scope(&id)
+    {
+        let headers = req.headers();
+        shared.state.audience.record(
+            Poll {
+                feed: &feed,
+                client: req.peer_addr().map(|a| a.ip()),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+                conditional: headers.contains_key(header::IF_NONE_MATCH)
+                    || headers.contains_key(header::IF_MODIFIED_SINCE),
+            },
+            Instant::now(),
+        );
+    }
+    response
 }
 
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
@@ -393,24 +393,15 @@ fn report(fault: &Fault, id: &DocId, then: &str, metrics: &Metrics) {
     tracing::error!(path = %id.path(), error = %fault, "{then}");
 }
 
-/// The feed a document request counts toward (any format, archives included), named by its
-/// Atom subscription document; `None` for what is not a feed.
-fn audience_key(id: &DocId) -> Option<(String, FeedKind)> {
-    let scope = match id {
-        DocId::Feed { scope, .. } => scope.clone(),
-        DocId::JekyllFeed(None) => Scope::Site,
-        DocId::JekyllFeed(Some(c)) => Scope::Category(c.clone()),
-        DocId::Index | DocId::Opml | DocId::Stylesheet => return None,
-    };
-    let kind = match scope {
-        Scope::Site => FeedKind::Site,
-        Scope::Category(_) => FeedKind::Category,
-        Scope::Tag(_) => FeedKind::Tag,
-    };
-    Some((
-        DocId::current(scope, crate::documents::Format::Atom).path(),
-        kind,
-    ))
+/// The feed a document request counts toward (any format, archives included); `None` for
+/// what is not a feed.
+fn audience_scope(id: &DocId) -> Option<Cow<'_, Scope>> {
+    match id {
+        DocId::Feed { scope, .. } => Some(Cow::Borrowed(scope)),
+        DocId::JekyllFeed(None) => Some(Cow::Owned(Scope::Site)),
+        DocId::JekyllFeed(Some(c)) => Some(Cow::Owned(Scope::Category(c.clone()))),
+        DocId::Index | DocId::Opml | DocId::Stylesheet => None,
+    }
 }
 
 /// Bounded metric labels for a request path.
