@@ -227,6 +227,9 @@ pub struct WebsubConfig {
     /// Hubs every feed advertises (`rel="hub"`) and that are told when a feed changes. Empty:
     /// nothing is advertised or sent.
     pub hubs: Vec<Url>,
+    /// Changed feeds named in one notification, as repeated `hub.url`. At 1, each names its
+    /// feed as `hub.topic` too, for hubs that read only that (flask-websub, for one).
+    pub topics_per_request: usize,
 }
 
 /// How the service runs.
@@ -450,6 +453,8 @@ settings! {
     [websub] WebsubSettings {
         /// Hubs to advertise and to notify of changes (absolute URLs).
         hubs: Vec<String> => [env "TIDINGS_WEBSUB_HUBS"],
+        /// Changed feeds named in one notification.
+        topics_per_request: usize => [env "TIDINGS_WEBSUB_TOPICS_PER_REQUEST"],
     }
 }
 
@@ -501,6 +506,7 @@ impl Settings {
             },
             websub: WebsubSettings {
                 hubs: Some(Vec::new()),
+                topics_per_request: Some(50),
             },
             content: Some(DEFAULT_CONTENT_DIR.into()),
         }
@@ -758,6 +764,10 @@ impl Layers {
                 }
             })
             .collect::<Result<Vec<Url>, ConfigError>>()?;
+        let topics_per_request = self.require(&key::websub::topics_per_request)?;
+        if *topics_per_request.value == 0 {
+            return Err(topics_per_request.invalid("a notification names at least one feed"));
+        }
         let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
         Ok(Config {
@@ -795,7 +805,10 @@ impl Layers {
                 request_timeout_ms: *request_timeout.value,
                 keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
             },
-            websub: WebsubConfig { hubs },
+            websub: WebsubConfig {
+                hubs,
+                topics_per_request: *topics_per_request.value,
+            },
             content_dir: self.value(&key::content)?,
         })
     }

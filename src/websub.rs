@@ -8,7 +8,8 @@
 //! one thread per hub, so a slow or dead hub never delays another, a rebuild, or a response.
 //! Topics a hub has not acknowledged stay pending, merged with whatever changes next, and are
 //! retried with exponential backoff for up to [`RETRY_WINDOW`]: a hub outage shorter than
-//! that loses nothing.
+//! that loses nothing. How many topics one request names is a setting
+//! (`websub.topics_per_request`): most hubs take `hub.url` repeated, some one `hub.topic`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -32,9 +33,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Time for one notification, connection included: a hub that hangs is a failed attempt.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Topics per request: hubs accept `hub.url` repeated, within reason.
-const TOPICS_PER_PING: usize = 50;
 
 /// The URLs of every subscription document whose bytes changed between `old` and `new`, for
 /// the `scopes` a rebuild touched, sorted.
@@ -108,9 +106,10 @@ impl Publisher {
                 let (tx, rx) = mpsc::channel();
                 let hub = hub.clone();
                 let metrics = Arc::clone(&metrics);
+                let per_request = config.websub.topics_per_request.max(1);
                 let thread = std::thread::Builder::new()
                     .name("tidings-websub".into())
-                    .spawn(move || notify_loop(&hub, &rx, &metrics));
+                    .spawn(move || notify_loop(&hub, per_request, &rx, &metrics));
                 match thread {
                     Ok(thread) => Some((tx, thread)),
                     Err(e) => {
@@ -150,7 +149,7 @@ impl Publisher {
 }
 
 /// One hub's notifier: collects topics, sends them, retries what failed.
-fn notify_loop(hub: &Url, rx: &mpsc::Receiver<Msg>, metrics: &Metrics) {
+fn notify_loop(hub: &Url, per_request: usize, rx: &mpsc::Receiver<Msg>, metrics: &Metrics) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(PING_TIMEOUT))
         .user_agent(concat!(
@@ -189,7 +188,7 @@ fn notify_loop(hub: &Url, rx: &mpsc::Receiver<Msg>, metrics: &Metrics) {
         if pending.is_empty() || next_try.is_some_and(|t| t > Instant::now()) {
             continue;
         }
-        match ping(&agent, hub, &mut pending, metrics) {
+        match ping(&agent, hub, per_request, &mut pending, metrics) {
             Ok(()) => {
                 if failing_since.take().is_some() {
                     tracing::info!("WebSub hub {hub} answers again");
@@ -218,17 +217,21 @@ fn notify_loop(hub: &Url, rx: &mpsc::Receiver<Msg>, metrics: &Metrics) {
     }
 }
 
-/// Sends every pending topic, [`TOPICS_PER_PING`] at a time, removing each batch the hub
-/// accepts (any 2xx); stops at the first failure, leaving the rest pending.
+/// Sends every pending topic, `per_request` at a time as repeated `hub.url` (one at a time,
+/// also as `hub.topic`), removing each batch the hub accepts (any 2xx); stops at the first
+/// failure, leaving the rest pending.
 fn ping(
     agent: &ureq::Agent,
     hub: &Url,
+    per_request: usize,
     pending: &mut BTreeSet<String>,
     metrics: &Metrics,
 ) -> Result<(), String> {
     while !pending.is_empty() {
-        let batch: Vec<String> = pending.iter().take(TOPICS_PER_PING).cloned().collect();
+        let batch: Vec<String> = pending.iter().take(per_request).cloned().collect();
+        let single = (per_request == 1).then(|| ("hub.topic", batch[0].as_str()));
         let form = std::iter::once(("hub.mode", "publish"))
+            .chain(single)
             .chain(batch.iter().map(|t| ("hub.url", t.as_str())));
         agent
             .post(hub.as_str())

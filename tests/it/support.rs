@@ -84,12 +84,29 @@ impl Served {
 
     /// Starts the service over an existing directory.
     pub fn start_in(dir: tempfile::TempDir, toml: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::launch(dir, listener, "http://feeds.test/", toml)
+    }
+
+    /// Starts the service over `files` with its base URL at its own address, so that the
+    /// URLs in its documents can be fetched by another program (a WebSub hub, say).
+    pub fn start_reachable(files: &[(&str, &[u8])], toml: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}/", listener.local_addr().expect("addr"));
+        Self::launch(site(files), listener, &base, toml)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        listener: std::net::TcpListener,
+        base_url: &str,
+        toml: &str,
+    ) -> Self {
         let mut cfg = config(&format!(
-            "[site]\nbase_url = \"http://feeds.test/\"\nurl = \"https://site.test/\"\n\
+            "[site]\nbase_url = \"{base_url}\"\nurl = \"https://site.test/\"\n\
              [server]\ndebounce_ms = 20\n{toml}"
         ));
         cfg.content_dir = dir.path().to_owned();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let running = tidings::service::Running::start(cfg, listener)
             .unwrap_or_else(|e| panic!("start: {e}"));
         let served = Self { running, dir };

@@ -170,3 +170,144 @@ fn without_hubs_nothing_is_advertised() {
     assert!(!atom.text().contains("rel=\"hub\""));
     assert!(!served.get("/feed.json").text().contains("hubs"));
 }
+
+/// The Python with flask-websub and Celery that `scripts/test` prepares.
+fn peer_python() -> std::path::PathBuf {
+    let python = std::env::var_os("TIDINGS_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin/python")
+        });
+    assert!(
+        python.exists(),
+        "{} is missing: this test drives flask-websub for real; scripts/test installs it",
+        python.display()
+    );
+    python
+}
+
+/// An independent WebSub hub and subscriber (flask-websub), on loopback.
+struct Peer {
+    child: std::process::Child,
+    base: String,
+    _db: tempfile::TempDir,
+}
+
+impl Peer {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let db = tempfile::tempdir().expect("tempdir");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/websub_hub.py");
+        let child = std::process::Command::new(peer_python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(db.path().join("hub.sqlite"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the flask-websub hub");
+        let base = format!("http://127.0.0.1:{port}");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        crate::support::wait_for(
+            "the hub to listen",
+            std::time::Duration::from_secs(30),
+            || std::net::TcpStream::connect(addr).is_ok(),
+        );
+        Self {
+            child,
+            base,
+            _db: db,
+        }
+    }
+
+    fn post_form(&self, path: &str, form: &str) -> u16 {
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn received(&self) -> Vec<serde_json::Value> {
+        let addr: std::net::SocketAddr = self
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("addr");
+        let r = crate::support::request(addr, "GET", "/received", &[]);
+        serde_json::from_slice::<Vec<serde_json::Value>>(&r.body).unwrap_or_default()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_independent_hub_pushes_a_new_post_to_its_subscriber() {
+    let peer = Peer::start();
+    let hub = format!("{}/hub", peer.base);
+    let served = Served::start_reachable(
+        &[("a.md", &post("Alpha", "news"))],
+        &format!("[websub]\nhubs = [\"{hub}\"]\ntopics_per_request = 1\n"),
+    );
+    let topic = format!("http://{}/category/news.atom", served.running.addr);
+    // The subscriber subscribes through the hub, which verifies its intent (a GET with a
+    // challenge) before it records the subscription.
+    let form = format!(
+        "hub.mode=subscribe&hub.topic={}&hub.callback={}&hub.secret=tidings-test-secret",
+        percent_encoding::utf8_percent_encode(&topic, percent_encoding::NON_ALPHANUMERIC),
+        percent_encoding::utf8_percent_encode(
+            &format!("{}/callback", peer.base),
+            percent_encoding::NON_ALPHANUMERIC
+        ),
+    );
+    assert_eq!(peer.post_form("/hub", &form), 202);
+
+    // A new post in the category: tidings tells the hub, the hub fetches the feed (and checks
+    // its Link header names a hub and itself), then delivers it, signed.
+    served.write("b.md", &post("Bravo", "news"));
+    served.wait_for("the subscriber to receive the new post", || {
+        peer.received()
+            .iter()
+            .any(|d| d["body"].as_str().is_some_and(|b| b.contains("Bravo")))
+    });
+    let deliveries = peer.received();
+    let delivery = deliveries
+        .iter()
+        .find(|d| d["body"].as_str().is_some_and(|b| b.contains("Bravo")))
+        .expect("a delivery");
+    assert_eq!(
+        delivery["signed"], true,
+        "X-Hub-Signature verifies: {delivery}"
+    );
+    assert!(
+        delivery["link"]
+            .as_str()
+            .is_some_and(|l| l.contains(&format!("<{topic}>; rel=\"self\""))),
+        "{delivery}"
+    );
+    // Only the subscribed topic is delivered, though the hub heard of every changed feed.
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["body"].as_str().is_some_and(|b| b.contains("<feed")))
+    );
+}
