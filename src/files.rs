@@ -305,6 +305,25 @@ pub struct Stamp {
     pub modified: Option<SystemTime>,
     /// Size in bytes when opened.
     pub len: u64,
+    /// Last status change (Unix `ctime`, seconds and nanoseconds): it moves with every write,
+    /// permission change or rename, and no tool can set it back, so a rescan notices a file
+    /// rewritten with its old size and modification time restored (`rsync -a`, `touch -d`) or
+    /// made readable again.
+    pub changed: Option<(i64, i64)>,
+}
+
+/// The status-change time of `meta`, where the platform has one.
+fn status_changed(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.ctime(), meta.ctime_nsec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
 }
 
 /// Why [`read_into`] has no bytes to give.
@@ -344,6 +363,7 @@ pub fn read_into(path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Stamp, 
     let stamp = Stamp {
         modified: meta.modified().ok(),
         len: meta.len(),
+        changed: status_changed(&meta),
     };
     if stamp.len > limit as u64 {
         return Err(ReadError::Unusable(FileError::TooLarge {
@@ -384,6 +404,7 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     Some(Stamp {
         modified: meta.modified().ok(),
         len: meta.len(),
+        changed: status_changed(&meta),
     })
 }
 

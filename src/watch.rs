@@ -8,7 +8,7 @@
 //! Events are interpreted conservatively. A path that may be a post is re-read (and compared
 //! by content hash, so a `touch` changes nothing). Anything the watcher cannot account for —
 //! a folder created, moved or deleted, an overflowed event queue, a watcher error — triggers a
-//! rescan, which compares every file's size and modification time and re-reads only those that
+//! rescan, which compares every file's size, modification and status-change times and re-reads only those that
 //! differ. Editors save in many ways (write in place, write a temporary file and rename it,
 //! rename the old file to a backup, delete and recreate); each of them ends as events on the
 //! post's own path or on its folder, and both paths lead to the files on disk.

@@ -257,7 +257,7 @@ impl Catalog {
     }
 
     /// Walks the whole tree again: for when events were lost, a folder moved, or the
-    /// watcher cannot say what changed. Files whose size and modification time are unchanged
+    /// watcher cannot say what changed. Files whose size, modification and status-change times are unchanged
     /// are not read.
     pub fn rescan(&mut self, now: DateTime<Utc>) -> Delta {
         if self.check_root().is_none() {

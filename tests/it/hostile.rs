@@ -353,3 +353,30 @@ fn a_client_that_trickles_its_request_is_cut_off() {
     // Everyone else is still served.
     assert_eq!(served.get("/feed.atom").status, 200);
 }
+
+#[test]
+fn polling_sees_a_rewrite_that_restores_size_and_modification_time() {
+    // `rsync -a` of an edit that kept the size, or `touch -d` after a write: only the status
+    // change time tells the file changed, and in poll mode nothing else will.
+    let served = Served::start(
+        &[("a.md", &post("AAAA"))],
+        "watch = \"poll\"\npoll_interval_ms = 50\n",
+    );
+    assert_eq!(titles(&served), ["AAAA"]);
+    let path = served.path("a.md");
+    let before = std::fs::metadata(&path).expect("stat");
+    std::fs::write(&path, post("BBBB")).expect("rewrite");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    file.set_modified(before.modified().expect("mtime"))
+        .expect("restore mtime");
+    drop(file);
+    let after = std::fs::metadata(&path).expect("stat");
+    assert_eq!(
+        (after.len(), after.modified().ok()),
+        (before.len(), before.modified().ok())
+    );
+    served.wait_for("the rewrite to be seen", || titles(&served) == ["BBBB"]);
+}
