@@ -249,6 +249,8 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// Milliseconds an idle keep-alive connection is kept open.
     pub keep_alive_ms: u64,
+    /// Requests that may wait for a document to be rendered or compressed; more get a 503.
+    pub max_waiting_renders: usize,
 }
 
 /// Declares every setting once. From one table it generates the partial [`Settings`] type
@@ -447,6 +449,8 @@ settings! {
         request_timeout_ms: u64 => [env "TIDINGS_REQUEST_TIMEOUT_MS"],
         /// Idle keep-alive time, milliseconds.
         keep_alive_ms: u64 => [env "TIDINGS_KEEP_ALIVE_MS"],
+        /// Requests that may wait for a document to be made.
+        max_waiting_renders: usize => [env "TIDINGS_MAX_WAITING_RENDERS"],
     }
 
     /// `[websub]`: push to subscribers through WebSub hubs.
@@ -503,6 +507,7 @@ impl Settings {
                 max_connections: Some(10_000),
                 request_timeout_ms: Some(5_000),
                 keep_alive_ms: Some(5_000),
+                max_waiting_renders: Some(1_024),
             },
             websub: WebsubSettings {
                 hubs: Some(Vec::new()),
@@ -804,6 +809,7 @@ impl Layers {
                 max_connections: *max_connections.value,
                 request_timeout_ms: *request_timeout.value,
                 keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
+                max_waiting_renders: self.value(&key::server::max_waiting_renders)?,
             },
             websub: WebsubConfig {
                 hubs,

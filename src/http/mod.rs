@@ -57,15 +57,47 @@ pub struct AppState {
 #[derive(Debug)]
 struct Shared {
     state: AppState,
-    /// Permits for rendering and compressing, one per core: requests for documents not made
-    /// yet queue here (holding no thread), so however many arrive at once, the CPU they take
-    /// is bounded and cached documents keep their share.
-    work: tokio::sync::Semaphore,
+    /// Rendering and compressing: bounded in CPU and in waiting requests.
+    work: Work,
 }
 
-/// How many documents may be rendered or compressed at once.
-fn work_permits() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+/// Permits for rendering and compressing, one per core: requests for documents not made yet
+/// queue here (holding no thread), so however many arrive at once, the CPU they take is
+/// bounded and cached documents keep their share. The queue itself is bounded too: past
+/// `max_waiting`, a request is answered 503 with `Retry-After` at once rather than left to
+/// wait behind thousands of others.
+#[derive(Debug)]
+struct Work {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+impl Work {
+    fn new(max_waiting: usize) -> Self {
+        Self {
+            permits: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// A permit, once one is free; `None` when too many requests wait already.
+    async fn enter(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        use std::sync::atomic::Ordering;
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Some(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let permit = self.permits.acquire().await.ok();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        permit
+    }
 }
 
 /// Why the HTTP server could not start or stopped with an error.
@@ -93,6 +125,8 @@ pub struct Limits {
     pub request_timeout: std::time::Duration,
     /// How long an idle keep-alive connection stays open.
     pub keep_alive: std::time::Duration,
+    /// Requests that may wait for a document to be rendered or compressed; more get a 503.
+    pub max_waiting: usize,
 }
 
 impl Limits {
@@ -103,6 +137,7 @@ impl Limits {
             max_connections: server.max_connections,
             request_timeout: std::time::Duration::from_millis(server.request_timeout_ms),
             keep_alive: std::time::Duration::from_millis(server.keep_alive_ms),
+            max_waiting: server.max_waiting_renders,
         }
     }
 }
@@ -129,7 +164,7 @@ impl Server {
         let addr = listener.local_addr().map_err(ServerError::Start)?;
         let shared = web::Data::new(Shared {
             state,
-            work: tokio::sync::Semaphore::new(work_permits()),
+            work: Work::new(limits.max_waiting),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -263,8 +298,8 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
     let lookup = match snapshot.cached(&id) {
         Some(doc) => Lookup::Found(doc),
         None => {
-            let Ok(_permit) = shared.work.acquire().await else {
-                return respond::loading();
+            let Some(_permit) = shared.work.enter().await else {
+                return respond::busy();
             };
             let (snapshot, id) = (Arc::clone(&snapshot), id.clone());
             match web::block(move || snapshot.document(&id)).await {
@@ -284,9 +319,10 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
             Coding::Gzip => Encoding::Gzip,
             Coding::Identity => Encoding::Identity,
         };
-        if !doc.has(encoding)
-            && let Ok(_permit) = shared.work.acquire().await
-        {
+        if !doc.has(encoding) {
+            let Some(_permit) = shared.work.enter().await else {
+                return respond::busy();
+            };
             let doc = Arc::clone(doc);
             // A failure here only means the encoding is made inline below.
             let _ = web::block(move || doc.prepare(encoding)).await;
@@ -450,7 +486,7 @@ mod tests {
                 metrics: Arc::new(Metrics::new()),
                 audience: Arc::default(),
             },
-            work: tokio::sync::Semaphore::new(work_permits()),
+            work: Work::new(1024),
         }
     }
 

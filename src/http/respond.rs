@@ -309,6 +309,13 @@ pub(super) fn loading() -> HttpResponse {
         .body("loading the content, try again in a moment\n")
 }
 
+/// More requests wait for documents to be made than the service queues: come back shortly.
+pub(super) fn busy() -> HttpResponse {
+    plain(StatusCode::SERVICE_UNAVAILABLE)
+        .insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")))
+        .body("busy making documents, try again in a moment\n")
+}
+
 pub(super) fn server_error() -> HttpResponse {
     plain(StatusCode::INTERNAL_SERVER_ERROR).body("internal error, see the server's log\n")
 }

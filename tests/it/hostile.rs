@@ -380,3 +380,54 @@ fn polling_sees_a_rewrite_that_restores_size_and_modification_time() {
     );
     served.wait_for("the rewrite to be seen", || titles(&served) == ["BBBB"]);
 }
+
+#[test]
+fn beyond_the_render_queue_requests_get_503_with_retry_after() {
+    use std::io::{Read, Write};
+    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
+    let slow = format!(
+        "---\ntitle: Slow\ndate: 2022-05-26\ncategory: slow\n---\n{}",
+        block.repeat(60)
+    );
+    let served = Served::start(&[("slow.md", slow.as_bytes())], "max_waiting_renders = 1\n");
+    let addr = served.running.addr;
+    // One rendering per core at a time and one more waiting: the rest are turned away.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let requests: Vec<std::thread::JoinHandle<(u16, Option<String>)>> = (0..cores + 4)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            stream
+                .write_all(
+                    b"GET /category/slow.atom HTTP/1.1\r\nHost: feeds.test\r\nConnection: close\r\n\r\n",
+                )
+                .expect("send");
+            std::thread::spawn(move || {
+                let mut raw = Vec::new();
+                let _ = stream.read_to_end(&mut raw);
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let retry = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("retry-after: ").map(str::to_owned));
+                (status, retry)
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Option<String>)> = requests
+        .into_iter()
+        .map(|t| t.join().expect("joined"))
+        .collect();
+    let busy: Vec<_> = answers.iter().filter(|(s, _)| *s == 503).collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(
+        busy.iter().all(|(_, r)| r.as_deref() == Some("1")),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|(s, _)| matches!(s, 200 | 503)),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|(s, _)| *s == 200), "{answers:?}");
+    // Once the work is done, everyone is served.
+    assert_eq!(served.get("/category/slow.atom").status, 200);
+}
