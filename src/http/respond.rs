@@ -304,16 +304,19 @@ pub(super) fn not_found() -> HttpResponse {
 }
 
 pub(super) fn loading() -> HttpResponse {
-    plain(StatusCode::SERVICE_UNAVAILABLE)
-        .insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")))
-        .body("loading the content, try again in a moment\n")
+    unavailable("loading the content, try again in a moment\n")
 }
 
 /// More requests wait for documents to be made than the service queues: come back shortly.
 pub(super) fn busy() -> HttpResponse {
+    unavailable("busy making documents, try again in a moment\n")
+}
+
+/// A 503 that says when to come back: a moment, for everything that makes one.
+fn unavailable(text: &'static str) -> HttpResponse {
     plain(StatusCode::SERVICE_UNAVAILABLE)
         .insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")))
-        .body("busy making documents, try again in a moment\n")
+        .body(text)
 }
 
 pub(super) fn server_error() -> HttpResponse {

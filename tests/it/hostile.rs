@@ -18,6 +18,17 @@ fn post(title: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A post in category `slow` whose HTML nests just under the limit, over and over: allowed,
+/// but the HTML parser takes a while over it (about half a second in a debug build).
+fn slow_post() -> Vec<u8> {
+    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
+    format!(
+        "---\ntitle: Slow\ndate: 2022-05-26\ncategory: slow\n---\n{}",
+        block.repeat(60)
+    )
+    .into_bytes()
+}
+
 /// The entry titles of the site feed, sorted.
 fn titles(served: &Served) -> Vec<String> {
     let feed = served.get("/feed.json");
@@ -275,16 +286,7 @@ fn html_nested_too_deep_is_shown_as_text_instead_of_parsed() {
 #[test]
 fn healthz_and_cached_feeds_answer_while_a_slow_document_renders() {
     use std::io::{Read, Write};
-    // Nested just under the limit and repeated: allowed, but slow for the HTML parser.
-    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
-    let slow = format!(
-        "---\ntitle: Slow\ndate: 2022-05-26\ncategory: slow\n---\n{}",
-        block.repeat(60)
-    );
-    let served = Served::start(
-        &[("slow.md", slow.as_bytes()), ("fast.md", &post("Fast"))],
-        "",
-    );
+    let served = Served::start(&[("slow.md", &slow_post()), ("fast.md", &post("Fast"))], "");
     assert_eq!(served.get("/category/news.atom").status, 200, "cached now");
     let addr = served.running.addr;
     // One slow request per request thread, sent before anything else is asked.
@@ -384,12 +386,7 @@ fn polling_sees_a_rewrite_that_restores_size_and_modification_time() {
 #[test]
 fn beyond_the_render_queue_requests_get_503_with_retry_after() {
     use std::io::{Read, Write};
-    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
-    let slow = format!(
-        "---\ntitle: Slow\ndate: 2022-05-26\ncategory: slow\n---\n{}",
-        block.repeat(60)
-    );
-    let served = Served::start(&[("slow.md", slow.as_bytes())], "max_waiting_renders = 1\n");
+    let served = Served::start(&[("slow.md", &slow_post())], "max_waiting_renders = 1\n");
     let addr = served.running.addr;
     // One rendering per core at a time and one more waiting: the rest are turned away.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
