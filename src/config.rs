@@ -251,6 +251,8 @@ pub struct ServerConfig {
     pub keep_alive_ms: u64,
     /// Requests that may wait for a document to be rendered or compressed; more get a 503.
     pub max_waiting_renders: usize,
+    /// Milliseconds a client may leave the bytes sent to it unread before it is disconnected.
+    pub send_timeout_ms: u64,
 }
 
 /// Declares every setting once. From one table it generates the partial [`Settings`] type
@@ -451,6 +453,8 @@ settings! {
         keep_alive_ms: u64 => [env "TIDINGS_KEEP_ALIVE_MS"],
         /// Requests that may wait for a document to be made.
         max_waiting_renders: usize => [env "TIDINGS_MAX_WAITING_RENDERS"],
+        /// Time a client may leave sent bytes unread, milliseconds.
+        send_timeout_ms: u64 => [env "TIDINGS_SEND_TIMEOUT_MS"],
     }
 
     /// `[websub]`: push to subscribers through WebSub hubs.
@@ -508,6 +512,7 @@ impl Settings {
                 request_timeout_ms: Some(5_000),
                 keep_alive_ms: Some(5_000),
                 max_waiting_renders: Some(1_024),
+                send_timeout_ms: Some(30_000),
             },
             websub: WebsubSettings {
                 hubs: Some(Vec::new()),
@@ -810,6 +815,7 @@ impl Layers {
                 request_timeout_ms: *request_timeout.value,
                 keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
                 max_waiting_renders: self.value(&key::server::max_waiting_renders)?,
+                send_timeout_ms: self.value(&key::server::send_timeout_ms)?,
             },
             websub: WebsubConfig {
                 hubs,

@@ -37,12 +37,10 @@ pub enum ServeError {
 
 /// Binds the configured address.
 pub fn bind(addr: &str) -> Result<TcpListener, ServeError> {
-    let listener = TcpListener::bind(addr).map_err(|source| ServeError::Bind {
+    TcpListener::bind(addr).map_err(|source| ServeError::Bind {
         addr: addr.to_owned(),
         source,
-    })?;
-    widen_backlog(&listener);
-    Ok(listener)
+    })
 }
 
 /// Connections waiting to be accepted. The standard library listens with 128, which a burst
@@ -67,6 +65,37 @@ fn widen_backlog(listener: &TcpListener) {
     }
     #[cfg(not(unix))]
     let _ = listener;
+}
+
+/// Gives up on a connection whose peer has not taken the bytes sent to it for `ms`: set on
+/// the listener, it is inherited by every accepted socket. A client that pipelines requests
+/// and never reads would otherwise hold their responses in memory for as long as it likes;
+/// the HTTP server has no write timeout of its own, the kernel's `TCP_USER_TIMEOUT` (which
+/// covers a zero receive window since Linux 5.1) does it instead.
+fn limit_unread(listener: &TcpListener, ms: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        // SAFETY: a valid socket, and a pointer to a u32 of the size given.
+        let done = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_USER_TIMEOUT,
+                (&ms as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if done != 0 {
+            tracing::warn!(
+                "cannot bound how long unread responses are kept: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (listener, ms);
 }
 
 /// Raises the soft limit on open files to the hard limit: every connection is a descriptor,
@@ -174,6 +203,8 @@ pub struct Running {
 impl Running {
     /// Starts the service on `listener` in the background.
     pub fn start(config: Config, listener: TcpListener) -> Result<Self, ServeError> {
+        widen_backlog(&listener);
+        limit_unread(&listener, config.server.send_timeout_ms);
         let config = Arc::new(config);
         let store = Arc::new(Store::new());
         let metrics = Arc::new(Metrics::new());

@@ -428,3 +428,54 @@ fn beyond_the_render_queue_requests_get_503_with_retry_after() {
     // Once the work is done, everyone is served.
     assert_eq!(served.get("/category/slow.atom").status, 200);
 }
+
+/// Whether the kernel holds a TCP connection from local port `local` to remote port
+/// `remote` on loopback (`/proc/net/tcp`, ports in hex).
+#[cfg(target_os = "linux")]
+fn connection_open(local: u16, remote: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let port = |field: &str| {
+        field
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+    };
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() > 3 && port(fields[1]) == Some(local) && port(fields[2]) == Some(remote)
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_client_that_never_reads_is_disconnected() {
+    use std::io::Write;
+    // Documents large enough to fill the socket buffers in a few responses.
+    let big = format!(
+        "---\ntitle: Big\ndate: 2022-05-26\n---\n{}",
+        "word ".repeat(400_000)
+    );
+    let served = Served::start(&[("big.md", big.as_bytes())], "send_timeout_ms = 1000\n");
+    let mut stream = std::net::TcpStream::connect(served.running.addr).expect("connect");
+    // Pipelined requests, and never a byte read.
+    for _ in 0..16 {
+        stream
+            .write_all(b"GET /feed.json HTTP/1.1\r\nHost: feeds.test\r\n\r\n")
+            .expect("send");
+    }
+    let (server, client) = (
+        served.running.addr.port(),
+        stream.local_addr().expect("addr").port(),
+    );
+    assert!(
+        connection_open(server, client),
+        "the server holds the connection"
+    );
+    // The server gives up on it: its end of the connection, and what it buffered, is gone,
+    // although this end still holds unread bytes.
+    served.wait_for("the server to drop the connection", || {
+        !connection_open(server, client)
+    });
+    assert_eq!(served.get("/healthz").status, 200);
+    drop(stream);
+}
