@@ -241,6 +241,15 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
     (direct, errors)
 }
 
+/// The directory `dir` leads to, canonical; why not, when it cannot be read as one.
+pub fn readable_dir(dir: &Path) -> Result<PathBuf, String> {
+    match dir.canonicalize() {
+        Ok(root) if root.is_dir() => Ok(root),
+        Ok(_) => Err("it is not a directory".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A directory's identity: its canonical path and, on Unix, its device and inode, so that a
 /// directory recreated or renamed into the same path is told apart from the one before.
 #[derive(Debug, Clone, PartialEq, Eq)]

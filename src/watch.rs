@@ -8,10 +8,11 @@
 //! Events are interpreted conservatively. A path that may be a post is re-read (and compared
 //! by content hash, so a `touch` changes nothing). Anything the watcher cannot account for —
 //! a folder created, moved or deleted, an overflowed event queue, a watcher error — triggers a
-//! rescan, which compares every file's size, modification and status-change times and re-reads only those that
-//! differ. Editors save in many ways (write in place, write a temporary file and rename it,
-//! rename the old file to a backup, delete and recreate); each of them ends as events on the
-//! post's own path or on its folder, and both paths lead to the files on disk.
+//! rescan, which compares every file's size and modification and status-change times and
+//! re-reads only those that differ. Editors save in many ways (write in place, write a
+//! temporary file and rename it, rename the old file to a backup, delete and recreate); each of
+//! them ends as events on the post's own path or on its folder, and both paths lead to the
+//! files on disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -301,15 +302,21 @@ fn rebuild_loop(
                 next_poll = Some(noticed + poll_period);
             }
         }
-        // Nothing to re-read is still a rebuild: a scheduled post may be due.
-        rebuild(
-            &mut catalog,
-            &mut work,
-            noticed,
-            &store,
-            &metrics,
-            publisher,
-        );
+        // Nothing to re-read is still a rebuild when a scheduled post is due; otherwise (most
+        // wake-ups only look at the content directory's identity) there is nothing to do.
+        let due = catalog
+            .next_publication()
+            .is_some_and(|at| at <= Utc::now());
+        if work.rescan || !work.paths.is_empty() || due {
+            rebuild(
+                &mut catalog,
+                &mut work,
+                noticed,
+                &store,
+                &metrics,
+                publisher,
+            );
+        }
     }
 }
 

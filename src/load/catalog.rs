@@ -212,12 +212,7 @@ impl Catalog {
 
     /// The content directory, canonical, if it can be read; otherwise records why not.
     fn check_root(&mut self) -> Option<PathBuf> {
-        let checked = match self.root.canonicalize() {
-            Ok(root) if root.is_dir() => Ok(root),
-            Ok(_) => Err("it is not a directory".to_owned()),
-            Err(e) => Err(e.to_string()),
-        };
-        match checked {
+        match files::readable_dir(&self.root) {
             Ok(root) => {
                 self.root_error = None;
                 Some(root)
@@ -257,8 +252,8 @@ impl Catalog {
     }
 
     /// Walks the whole tree again: for when events were lost, a folder moved, or the
-    /// watcher cannot say what changed. Files whose size, modification and status-change times are unchanged
-    /// are not read.
+    /// watcher cannot say what changed. Files whose size and modification and status-change
+    /// times are unchanged are not read.
     pub fn rescan(&mut self, now: DateTime<Utc>) -> Delta {
         if self.check_root().is_none() {
             // Not "every file is gone": a deleted or unmounted content directory is reported
