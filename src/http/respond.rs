@@ -259,44 +259,31 @@ pub(super) fn healthz(snapshot: Option<&Snapshot>) -> HttpResponse {
     )
 }
 
-/// The start of a JSON answer: never stored.
-fn json(status: StatusCode) -> HttpResponseBuilder {
+/// The start of an answer about this moment (never stored) of `content_type`; the caller
+/// adds any headers of its own, then the body.
+fn momentary(status: StatusCode, content_type: &'static str) -> HttpResponseBuilder {
     let mut builder = start(status, Policy::NoStore);
-    builder.insert_header((
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    ));
+    builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)));
     builder
+}
+
+fn json(status: StatusCode) -> HttpResponseBuilder {
+    momentary(status, "application/json; charset=utf-8")
 }
 
 /// `/metrics` in Prometheus text format.
 pub(super) fn metrics(text: String) -> HttpResponse {
-    start(StatusCode::OK, Policy::NoStore)
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        ))
-        .body(text)
+    momentary(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8").body(text)
 }
 
-/// `/stats`: the operator's page of who reads which feed; never cached.
+/// `/stats`: the operator's page of who reads which feed.
 pub(super) fn stats(page: bytes::Bytes) -> HttpResponse {
-    start(StatusCode::OK, Policy::NoStore)
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        ))
-        .body(page)
+    momentary(StatusCode::OK, "text/html; charset=utf-8").body(page)
 }
 
-/// A short plain-text answer (errors); the caller adds any headers of its own, then the text.
+/// A short plain-text answer (errors).
 fn plain(status: StatusCode) -> HttpResponseBuilder {
-    let mut builder = start(status, Policy::NoStore);
-    builder.insert_header((
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    ));
-    builder
+    momentary(status, "text/plain; charset=utf-8")
 }
 
 pub(super) fn not_found() -> HttpResponse {
