@@ -221,12 +221,37 @@ pub enum WatchMode {
     Off,
 }
 
+/// Whether tidings is a WebSub hub itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum HubMode {
+    /// No hub of its own: only the configured `hubs`.
+    #[default]
+    None,
+    /// The built-in hub at `/hub`, advertised before the configured ones.
+    Builtin,
+}
+
 /// Push through WebSub (W3C Recommendation, 2018).
 #[derive(Debug, Clone, Default)]
 pub struct WebsubConfig {
-    /// Hubs every feed advertises (`rel="hub"`) and that are told when a feed changes. Empty:
-    /// nothing is advertised or sent.
+    /// External hubs every feed advertises (`rel="hub"`) and that are told when a feed
+    /// changes. Empty (and no built-in hub): nothing is advertised or sent.
     pub hubs: Vec<Url>,
+    /// Whether the built-in hub runs.
+    pub hub: HubMode,
+    /// Where the built-in hub keeps its subscriptions (SQLite).
+    pub hub_database: PathBuf,
+    /// Leases the built-in hub grants: a request's `hub.lease_seconds` is clamped into
+    /// `lease_min_seconds..=lease_max_seconds`, and one without gets `lease_default_seconds`.
+    pub lease_min_seconds: u64,
+    /// See `lease_min_seconds`.
+    pub lease_default_seconds: u64,
+    /// See `lease_min_seconds`.
+    pub lease_max_seconds: u64,
+    /// How long the built-in hub retries a delivery a subscriber keeps failing before it is
+    /// dropped.
+    pub delivery_window_seconds: u64,
     /// Changed feeds named in one notification, as repeated `hub.url`. At 1, each names its
     /// feed as `hub.topic` too, for hubs that read only that (flask-websub, for one).
     pub topics_per_request: usize,
@@ -243,7 +268,8 @@ pub struct ServerConfig {
     pub poll_interval_ms: u64,
     /// Debounce window for change events, milliseconds.
     pub debounce_ms: u64,
-    /// Open connections served at once; more wait in the listen backlog.
+    /// Open connections served at once; a few more are answered 503 and closed, and beyond
+    /// those, connections wait in the listen backlog.
     pub max_connections: usize,
     /// Milliseconds a client has to send a request's head before it is disconnected.
     pub request_timeout_ms: u64,
@@ -463,6 +489,18 @@ settings! {
         hubs: Vec<String> => [env "TIDINGS_WEBSUB_HUBS"],
         /// Changed feeds named in one notification.
         topics_per_request: usize => [env "TIDINGS_WEBSUB_TOPICS_PER_REQUEST"],
+        /// Run the built-in hub.
+        hub: HubMode => [env "TIDINGS_WEBSUB_HUB"],
+        /// The built-in hub's subscription database.
+        hub_database: PathBuf => [env "TIDINGS_WEBSUB_HUB_DATABASE"],
+        /// Shortest lease granted, seconds.
+        lease_min_seconds: u64 => [env "TIDINGS_WEBSUB_LEASE_MIN_SECONDS"],
+        /// Lease granted when none is asked for, seconds.
+        lease_default_seconds: u64 => [env "TIDINGS_WEBSUB_LEASE_DEFAULT_SECONDS"],
+        /// Longest lease granted, seconds.
+        lease_max_seconds: u64 => [env "TIDINGS_WEBSUB_LEASE_MAX_SECONDS"],
+        /// Time a failing delivery is retried, seconds.
+        delivery_window_seconds: u64 => [env "TIDINGS_WEBSUB_DELIVERY_WINDOW_SECONDS"],
     }
 }
 
@@ -474,6 +512,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_CONFIG_PATH: &str = "config/tidings.toml";
 /// The default content directory, relative to the working directory.
 pub const DEFAULT_CONTENT_DIR: &str = "feeds";
+/// The built-in hub's path under the base URL.
+pub const HUB_PATH: &str = "hub";
+/// The built-in hub's database, relative to the working directory.
+pub const DEFAULT_HUB_DATABASE: &str = "tidings-hub.sqlite3";
 /// Jekyll's default permalink style.
 pub const DEFAULT_PERMALINK: &str = "date";
 
@@ -517,6 +559,12 @@ impl Settings {
             websub: WebsubSettings {
                 hubs: Some(Vec::new()),
                 topics_per_request: Some(50),
+                hub: Some(HubMode::None),
+                hub_database: Some(DEFAULT_HUB_DATABASE.into()),
+                lease_min_seconds: Some(3_600),
+                lease_default_seconds: Some(10 * 86_400),
+                lease_max_seconds: Some(30 * 86_400),
+                delivery_window_seconds: Some(3_600),
             },
             content: Some(DEFAULT_CONTENT_DIR.into()),
         }
@@ -778,6 +826,24 @@ impl Layers {
         if *topics_per_request.value == 0 {
             return Err(topics_per_request.invalid("a notification names at least one feed"));
         }
+        let lease_min = self.require(&key::websub::lease_min_seconds)?;
+        if *lease_min.value == 0 {
+            return Err(lease_min.invalid("a lease lasts at least one second"));
+        }
+        let lease_max = self.require(&key::websub::lease_max_seconds)?;
+        if *lease_max.value < *lease_min.value {
+            return Err(lease_max.invalid(format!(
+                "must be at least websub.lease_min_seconds ({})",
+                lease_min.value
+            )));
+        }
+        let lease_default = self.require(&key::websub::lease_default_seconds)?;
+        if !(*lease_min.value..=*lease_max.value).contains(lease_default.value) {
+            return Err(lease_default.invalid(format!(
+                "must lie between websub.lease_min_seconds ({}) and websub.lease_max_seconds ({})",
+                lease_min.value, lease_max.value
+            )));
+        }
         let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
         Ok(Config {
@@ -820,6 +886,12 @@ impl Layers {
             websub: WebsubConfig {
                 hubs,
                 topics_per_request: *topics_per_request.value,
+                hub: self.value(&key::websub::hub)?,
+                hub_database: self.value(&key::websub::hub_database)?,
+                lease_min_seconds: *lease_min.value,
+                lease_default_seconds: *lease_default.value,
+                lease_max_seconds: *lease_max.value,
+                delivery_window_seconds: self.value(&key::websub::delivery_window_seconds)?,
             },
             content_dir: self.value(&key::content)?,
         })
@@ -833,6 +905,22 @@ impl Config {
         Layers::new()
             .resolve()
             .unwrap_or_else(|e| unreachable!("built-in defaults are invalid: {e}"))
+    }
+
+    /// Where the built-in hub is reached, when it runs.
+    pub fn builtin_hub(&self) -> Option<Url> {
+        match self.websub.hub {
+            HubMode::None => None,
+            HubMode::Builtin => self.site.base_url.join(HUB_PATH).ok(),
+        }
+    }
+
+    /// Every hub the feeds advertise: the built-in one first, then the configured ones.
+    pub fn advertised_hubs(&self) -> Vec<Url> {
+        self.builtin_hub()
+            .into_iter()
+            .chain(self.websub.hubs.iter().cloned())
+            .collect()
     }
 }
 
@@ -1017,6 +1105,18 @@ mod tests {
             ("[site]\nbase_url = \"https://x.org/?q\"", "site.base_url"),
             ("[feeds]\nlimit = 0", "feeds.limit"),
             ("[server]\nmax_connections = 0", "server.max_connections"),
+            (
+                "[websub]\nlease_min_seconds = 0",
+                "websub.lease_min_seconds",
+            ),
+            (
+                "[websub]\nlease_min_seconds = 100\nlease_max_seconds = 99",
+                "websub.lease_max_seconds",
+            ),
+            (
+                "[websub]\nlease_max_seconds = 7200\nlease_default_seconds = 7201",
+                "websub.lease_default_seconds",
+            ),
             (
                 "[server]\nrequest_timeout_ms = 999",
                 "server.request_timeout_ms",
@@ -1234,6 +1334,8 @@ mod tests {
                 "off"
             } else if setting.key == "posts.future" {
                 "true"
+            } else if setting.key == "websub.hub" {
+                "builtin"
             } else {
                 "1"
             };

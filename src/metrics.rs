@@ -36,6 +36,8 @@ pub enum Kind {
     Metrics,
     /// `/stats`.
     Stats,
+    /// The built-in WebSub hub's endpoint.
+    Hub,
     /// A path that names no document.
     Unknown,
 }
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Healthz => "healthz",
             Kind::Metrics => "metrics",
             Kind::Stats => "stats",
+            Kind::Hub => "hub",
             Kind::Unknown => "unknown",
         }
     }
@@ -60,7 +63,7 @@ impl Kind {
     pub fn is_document(self) -> bool {
         !matches!(
             self,
-            Kind::Healthz | Kind::Metrics | Kind::Stats | Kind::Unknown
+            Kind::Healthz | Kind::Metrics | Kind::Stats | Kind::Hub | Kind::Unknown
         )
     }
 }
@@ -182,6 +185,55 @@ impl EncodeLabelValue for PingResult {
     }
 }
 
+/// What became of one delivery attempt of the built-in hub, as the `result` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Delivery {
+    /// The subscriber took it (2xx).
+    Delivered,
+    /// It failed and is retried later.
+    Retried,
+    /// It kept failing past the delivery window: given up.
+    Dropped,
+}
+
+impl EncodeLabelValue for Delivery {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Retried => "retried",
+            Delivery::Dropped => "dropped",
+        })
+    }
+}
+
+/// How a verification of intent ended, as the `result` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Verification {
+    /// The callback echoed the challenge.
+    Confirmed,
+    /// It did not (or could not be reached).
+    Refused,
+}
+
+impl EncodeLabelValue for Verification {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            Verification::Confirmed => "confirmed",
+            Verification::Refused => "refused",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    result: Delivery,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerificationLabels {
+    result: Verification,
+}
+
 impl EncodeLabelValue for crate::stats::FeedKind {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
         encoder.write_str(match self {
@@ -222,6 +274,11 @@ pub struct Metrics {
     load_errors: Gauge,
     content_missing: Gauge,
     last_rebuild: Gauge<f64, AtomicU64>,
+    open_connections: Gauge,
+    refused_connections: Counter,
+    deliveries: Family<DeliveryLabels, Counter>,
+    verifications: Family<VerificationLabels, Counter>,
+    subscribers: Gauge,
 }
 
 impl Default for Metrics {
@@ -252,6 +309,36 @@ impl Metrics {
         let load_errors = Gauge::default();
         let content_missing = Gauge::default();
         let last_rebuild = Gauge::<f64, AtomicU64>::default();
+        let open_connections = Gauge::default();
+        let refused_connections = Counter::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let verifications = Family::<VerificationLabels, Counter>::default();
+        let subscribers = Gauge::default();
+        registry.register(
+            "websub_hub_deliveries",
+            "Deliveries of the built-in WebSub hub, by result",
+            deliveries.clone(),
+        );
+        registry.register(
+            "websub_hub_verifications",
+            "Verifications of intent of the built-in WebSub hub, by result",
+            verifications.clone(),
+        );
+        registry.register(
+            "websub_hub_subscriptions",
+            "Live subscriptions of the built-in WebSub hub",
+            subscribers.clone(),
+        );
+        registry.register(
+            "http_open_connections",
+            "Client connections open now",
+            open_connections.clone(),
+        );
+        registry.register(
+            "http_refused_connections",
+            "Connections answered 503 and closed because max_connections were open",
+            refused_connections.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by document kind, format and status",
@@ -329,6 +416,11 @@ impl Metrics {
             load_errors,
             content_missing,
             last_rebuild,
+            open_connections,
+            refused_connections,
+            deliveries,
+            verifications,
+            subscribers,
         }
     }
 
@@ -371,6 +463,37 @@ impl Metrics {
         self.pings
             .get_or_create(&PingLabels { result })
             .inc_by(topics as u64);
+    }
+
+    /// Records how many client connections are open.
+    pub fn observe_connections(&self, open: usize) {
+        self.open_connections
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a delivery attempt of the built-in hub.
+    pub fn observe_delivery(&self, result: Delivery) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels { result })
+            .inc();
+    }
+
+    /// Counts a verification of intent of the built-in hub.
+    pub fn observe_verification(&self, result: Verification) {
+        self.verifications
+            .get_or_create(&VerificationLabels { result })
+            .inc();
+    }
+
+    /// Records how many subscriptions the built-in hub holds.
+    pub fn observe_subscribers(&self, live: usize) {
+        self.subscribers
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a connection turned away with a 503.
+    pub fn observe_refused_connection(&self) {
+        self.refused_connections.inc();
     }
 
     /// Counts one server-side failure.

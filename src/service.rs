@@ -9,12 +9,13 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::config::{Config, HubMode};
+use crate::http::{self, AppState, Connections};
 use crate::metrics::Metrics;
 use crate::stats::Audience;
 use crate::store::Store;
 use crate::watch::{Rescanner, WatchError, Watcher};
+use crate::websub::hub::Hub;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,9 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error(transparent)]
     Server(#[from] http::ServerError),
+    /// The built-in WebSub hub cannot open its database.
+    #[error(transparent)]
+    Hub(#[from] crate::websub::subscriptions::DatabaseError),
 }
 
 /// Binds the configured address.
@@ -131,6 +135,63 @@ fn raise_open_file_limit() {
     }
 }
 
+/// How often the trimmer looks at the connection count.
+const TRIM_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connections that must have closed since the last look for memory to be handed back.
+const TRIM_AFTER_CLOSED: usize = 256;
+
+/// Hands memory back to the system after a burst of connections has gone. Each connection
+/// holds buffers (up to a request head's worth, over 100 KB for a hostile one); when
+/// thousands close together, glibc keeps the freed pages in its arenas for reuse, and the
+/// process stays at its peak for good. `malloc_trim` returns whole free pages; it is run only
+/// after many connections closed, because it walks every arena under its lock.
+struct Trimmer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Trimmer {
+    fn start(connections: Arc<Connections>) -> Option<Self> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("tidings-trim".into())
+            .spawn(move || {
+                // The most connections open since the last trim, and how many were open at
+                // the last look: a trim waits until the count has stopped falling, so one
+                // trim catches the whole burst.
+                let (mut high, mut last) = (0, 0);
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(TRIM_CHECK)
+                {
+                    let live = connections.live();
+                    high = high.max(connections.take_peak());
+                    if high.saturating_sub(live) >= TRIM_AFTER_CLOSED && live >= last {
+                        give_back_memory();
+                        tracing::debug!(high, live, "returned free memory to the system");
+                        high = live;
+                    }
+                    last = live;
+                }
+            })
+            .ok()?;
+        Some(Self { stop, thread })
+    }
+
+    fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+}
+
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory glibc's allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Runs the service until SIGTERM or SIGINT, then shuts down gracefully: the server stops
 /// accepting and finishes in-flight responses, then the watcher stops.
 pub fn run(config: Config) -> Result<(), ServeError> {
@@ -198,6 +259,8 @@ pub struct Running {
     pub metrics: Arc<Metrics>,
     server: Option<http::Server>,
     watcher: Option<Watcher>,
+    trimmer: Option<Trimmer>,
+    hub: Option<Arc<Hub>>,
 }
 
 impl Running {
@@ -208,15 +271,27 @@ impl Running {
         let config = Arc::new(config);
         let store = Arc::new(Store::new());
         let metrics = Arc::new(Metrics::new());
+        let hub = match config.websub.hub {
+            HubMode::None => None,
+            HubMode::Builtin => Some(Arc::new(Hub::start(
+                Arc::clone(&config),
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+            )?)),
+        };
         let watcher = Watcher::start(
             Arc::clone(&config),
             Arc::clone(&store),
             Arc::clone(&metrics),
+            hub.clone(),
         )?;
+        let connections = Arc::new(Connections::default());
         let state = AppState {
             store: Arc::clone(&store),
             metrics: Arc::clone(&metrics),
             audience: Arc::new(Audience::default()),
+            connections: Arc::clone(&connections),
+            hub: hub.clone(),
         };
         let server = match http::Server::start(state, listener, http::Limits::of(&config.server)) {
             Ok(server) => server,
@@ -231,6 +306,8 @@ impl Running {
             metrics,
             server: Some(server),
             watcher: Some(watcher),
+            trimmer: Trimmer::start(connections),
+            hub,
         })
     }
 
@@ -247,24 +324,29 @@ impl Running {
             None => Ok(()),
         };
         tracing::info!("shutting down");
-        if let Some(w) = self.watcher.take() {
-            w.stop();
-        }
+        self.shutdown();
         result.map_err(ServeError::from)
     }
 
-    /// The server first, so no request sees the watcher gone.
     /// A handle that asks the watcher for a full rescan; `None` once stopped.
     pub fn rescanner(&self) -> Option<Rescanner> {
         self.watcher.as_ref().map(Watcher::rescanner)
     }
 
+    /// The server first, so no request sees the watcher gone.
     fn shutdown(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop();
         }
         if let Some(w) = self.watcher.take() {
             w.stop();
+        }
+        if let Some(t) = self.trimmer.take() {
+            t.stop();
+        }
+        // Last: the watcher hands it changes until it stops.
+        if let Some(hub) = self.hub.take() {
+            hub.stop();
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::files;
 use crate::load::{Catalog, Delta};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::websub::hub::Hub;
 use crate::websub::{self, Publisher};
 
 /// Why watching could not start.
@@ -87,6 +88,7 @@ impl Watcher {
         config: Arc<Config>,
         store: Arc<Store>,
         metrics: Arc<Metrics>,
+        hub: Option<Arc<Hub>>,
     ) -> Result<Self, WatchError> {
         // A content directory that is not there at start is an error to report now; later it
         // may come and go, and the rebuild thread follows it.
@@ -102,7 +104,7 @@ impl Watcher {
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
             .spawn(move || {
-                let publisher = Publisher::start(&config, Arc::clone(&metrics));
+                let publisher = Publisher::start(&config, Arc::clone(&metrics), hub);
                 rebuild_loop(config, store, metrics, &publisher, events, rx);
                 publisher.stop();
             })

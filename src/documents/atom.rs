@@ -19,7 +19,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         link(&view.self_url, "self", Some("application/atom+xml")),
         link(&view.home_url, "alternate", Some("text/html")),
     ];
-    links.extend(view.hubs().map(|hub| link(hub, "hub", None)));
+    links.extend(view.hubs().iter().map(|hub| link(hub, "hub", None)));
     archive_links(view, &mut links, Some("application/atom+xml"));
     let mut namespaces = BTreeMap::new();
     let mut extensions = ExtensionMap::new();

@@ -64,6 +64,7 @@ struct JsonItem<'a> {
 }
 
 pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
+    let hubs = view.hubs();
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &view.title,
@@ -72,8 +73,8 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         description: &view.description,
         next_url: view.prev_archive.as_deref(),
         language: view.config.site.language.as_deref(),
-        hubs: view
-            .hubs()
+        hubs: hubs
+            .iter()
             .map(|url| JsonHub {
                 kind: "WebSub",
                 url,

@@ -284,9 +284,13 @@ impl<'a> PageView<'a> {
         })
     }
 
-    /// The WebSub hubs the feed names (none unless `websub.hubs` is set).
-    pub(crate) fn hubs(&self) -> impl Iterator<Item = &str> {
-        self.config.websub.hubs.iter().map(|u| u.as_str())
+    /// The WebSub hubs the feed names (none unless a hub is configured or built in).
+    pub(crate) fn hubs(&self) -> Vec<String> {
+        self.config
+            .advertised_hubs()
+            .into_iter()
+            .map(String::from)
+            .collect()
     }
 
     /// The entry's language, or the site's.

@@ -15,7 +15,7 @@ use crate::posts::Post;
 
 pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     let mut links = vec![link(&view.self_url, "self", Some("application/rss+xml"))];
-    links.extend(view.hubs().map(|hub| link(hub, "hub", None)));
+    links.extend(view.hubs().iter().map(|hub| link(hub, "hub", None)));
     archive_links(view, &mut links, Some("application/rss+xml"));
     let mut namespaces = BTreeMap::new();
     let mut extensions = ExtensionMap::new();

@@ -20,6 +20,7 @@ mod respond;
 use std::borrow::Cow;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -34,10 +35,15 @@ use crate::feeds::{Page, Scope};
 use crate::metrics::{self, Cause, Kind, Metrics};
 use crate::stats::{Audience, Poll};
 use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
+use crate::websub::hub::{self, Hub};
 use negotiate::{Available, Coding};
 
 /// Paths longer than this are refused with 414 before any parsing.
 const MAX_PATH: usize = 4096;
+
+/// The largest subscription request taken: a form of a topic, a callback, a lease and a
+/// secret is well under a kilobyte.
+const MAX_HUB_REQUEST: usize = 16 * 1024;
 
 /// Seconds a graceful stop waits for in-flight responses.
 const SHUTDOWN_TIMEOUT: u64 = 10;
@@ -51,6 +57,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Who reads which feed.
     pub audience: Arc<Audience>,
+    /// Open connections.
+    pub connections: Arc<Connections>,
+    /// The built-in WebSub hub, when it runs: subscription requests at `/hub` go to it.
+    pub hub: Option<Arc<Hub>>,
 }
 
 /// The state behind every request: the shared state, and what only HTTP keeps.
@@ -100,6 +110,56 @@ impl Work {
     }
 }
 
+/// Open connections, counted as they are accepted and closed.
+#[derive(Debug, Default)]
+pub struct Connections {
+    live: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Connections {
+    /// Connections open now.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// The most connections open at once since the last call (or the start).
+    pub fn take_peak(&self) -> usize {
+        self.peak.swap(self.live(), Ordering::AcqRel)
+    }
+
+    /// Counts a new connection; whether it is within `cap`.
+    fn admit(self: &Arc<Self>, cap: usize) -> Admission {
+        let open = self.live.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(open, Ordering::AcqRel);
+        Admission {
+            connections: Arc::clone(self),
+            admitted: open <= cap,
+        }
+    }
+}
+
+/// Kept with each connection (actix drops it when the connection closes): whether the
+/// connection is within `max_connections`, and the count to give back.
+#[derive(Debug)]
+struct Admission {
+    connections: Arc<Connections>,
+    admitted: bool,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.connections.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Connections actix accepts beyond `max_connections`, only to be told 503 and closed: past
+/// the cap a client hears "come back later" at once instead of waiting unseen in the listen
+/// backlog. Past this margin too, connections do wait in the backlog.
+fn overflow(max_connections: usize) -> usize {
+    (max_connections / 8).clamp(64, 4096)
+}
+
 /// Why the HTTP server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -119,7 +179,8 @@ pub enum ServerError {
 pub struct Limits {
     /// Request threads (one per core).
     pub workers: usize,
-    /// Connections served at once, across workers; more wait in the listen backlog.
+    /// Connections served at once, across workers; a few more are answered 503, and beyond
+    /// those, connections wait in the listen backlog.
     pub max_connections: usize,
     /// Time to send a request's head: a client that trickles it (slowloris) is dropped.
     pub request_timeout: std::time::Duration,
@@ -162,6 +223,7 @@ impl Server {
         limits: Limits,
     ) -> Result<Self, ServerError> {
         let addr = listener.local_addr().map_err(ServerError::Start)?;
+        let connections = Arc::clone(&state.connections);
         let shared = web::Data::new(Shared {
             state,
             work: Work::new(limits.max_waiting),
@@ -172,13 +234,23 @@ impl Server {
             .spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
                     let server = HttpServer::new(move || {
+                        let hub_path = format!("/{}", crate::config::HUB_PATH);
                         App::new()
                             .app_data(shared.clone())
+                            .app_data(web::PayloadConfig::new(MAX_HUB_REQUEST))
+                            .route(&hub_path, web::to(hub_request))
                             .default_service(web::to(handle))
+                    })
+                    .on_connect(move |_, data| {
+                        data.insert(connections.admit(limits.max_connections));
                     })
                     .workers(limits.workers)
                     // actix counts connections per worker.
-                    .max_connections((limits.max_connections / limits.workers).max(1))
+                    .max_connections(
+                        ((limits.max_connections + overflow(limits.max_connections))
+                            / limits.workers)
+                            .max(1),
+                    )
                     .client_request_timeout(limits.request_timeout)
                     .keep_alive(actix_web::http::KeepAlive::Timeout(limits.keep_alive))
                     .listen(listener);
@@ -255,7 +327,11 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let path = req.uri().path();
     let id = DocId::parse(path);
     let (kind, format) = classify(path, id.as_ref());
-    let response = if req.method() != Method::GET && req.method() != Method::HEAD {
+    let admitted = req.conn_data::<Admission>().is_none_or(|a| a.admitted);
+    let response = if !admitted {
+        state.metrics.observe_refused_connection();
+        respond::overloaded()
+    } else if req.method() != Method::GET && req.method() != Method::HEAD {
         respond::method_not_allowed()
     } else if path.len() > MAX_PATH {
         respond::uri_too_long()
@@ -263,6 +339,7 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         match kind {
             Kind::Healthz => respond::healthz(state.store.snapshot().as_deref()),
             Kind::Metrics => {
+                state.metrics.observe_connections(state.connections.live());
                 state
                     .metrics
                     .observe_audience(&state.audience.report(Instant::now()));
@@ -281,6 +358,63 @@ async fn handle(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     };
     state.metrics.observe_request(kind, format, status, bytes);
     tracing::debug!(method = %req.method(), path, status, bytes, "request");
+    response
+}
+
+/// A request to the built-in hub: checked at once (400 with the reason, or 202), verified
+/// later by the hub. Without a built-in hub, the path names nothing.
+async fn hub_request(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let state = &shared.state;
+    let admitted = req.conn_data::<Admission>().is_none_or(|a| a.admitted);
+    let response = match (&state.hub, state.store.snapshot()) {
+        _ if !admitted => {
+            state.metrics.observe_refused_connection();
+            respond::overloaded()
+        }
+        (None, _) => respond::not_found(),
+        (Some(_), _) if req.method() != Method::POST => respond::hub_post_only(),
+        (Some(_), None) => respond::loading(),
+        (Some(hub), Some(snapshot)) => {
+            let form = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| {
+                    v.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                });
+            if !form {
+                respond::hub_refused(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "a subscription request is a form: application/x-www-form-urlencoded",
+                )
+            } else {
+                match hub::parse_request(&body, &snapshot) {
+                    Err(refusal) => respond::hub_refused(
+                        actix_web::http::StatusCode::BAD_REQUEST,
+                        &refusal.to_string(),
+                    ),
+                    Ok(request) => match hub.submit(request) {
+                        Ok(()) => respond::hub_accepted(),
+                        Err(_) => respond::busy(),
+                    },
+                }
+            }
+        }
+    };
+    let status = response.status().as_u16();
+    let bytes = match response.body().size() {
+        actix_web::body::BodySize::Sized(n) => n,
+        _ => 0,
+    };
+    state
+        .metrics
+        .observe_request(Kind::Hub, metrics::Format::None, status, bytes);
     response
 }
 
@@ -360,11 +494,15 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
 /// `self`, on every feed document (archive pages too); `None` without hubs.
 fn discovery(config: &crate::config::Config, id: &DocId) -> Option<header::HeaderValue> {
-    if config.websub.hubs.is_empty() || !matches!(id, DocId::Feed { .. } | DocId::JekyllFeed(_)) {
+    if !matches!(id, DocId::Feed { .. } | DocId::JekyllFeed(_)) {
+        return None;
+    }
+    let hubs = config.advertised_hubs();
+    if hubs.is_empty() {
         return None;
     }
     let mut value = String::new();
-    for hub in &config.websub.hubs {
+    for hub in &hubs {
         value.push_str(&format!("<{hub}>; rel=\"hub\", "));
     }
     let topic = crate::documents::feed_url(config, &id.path());
@@ -485,6 +623,8 @@ mod tests {
                 store: Arc::new(Store::new()),
                 metrics: Arc::new(Metrics::new()),
                 audience: Arc::default(),
+                connections: Arc::default(),
+                hub: None,
             },
             work: Work::new(1024),
         }

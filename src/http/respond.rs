@@ -290,6 +290,25 @@ pub(super) fn not_found() -> HttpResponse {
     plain(StatusCode::NOT_FOUND).body("no such feed\n")
 }
 
+/// A subscription request taken: the hub verifies the subscriber's intent next.
+pub(super) fn hub_accepted() -> HttpResponse {
+    plain(StatusCode::ACCEPTED).body("accepted; the hub now verifies the callback's intent\n")
+}
+
+/// A subscription request that cannot be taken, and why.
+pub(super) fn hub_refused(status: StatusCode, why: &str) -> HttpResponse {
+    plain(status).body(format!("{why}\n"))
+}
+
+/// The hub's own URL, asked with anything but POST.
+pub(super) fn hub_post_only() -> HttpResponse {
+    plain(StatusCode::METHOD_NOT_ALLOWED)
+        .insert_header((header::ALLOW, HeaderValue::from_static("POST")))
+        .body(
+            "this is a WebSub hub: subscribe with a POST of hub.mode, hub.topic and hub.callback\n",
+        )
+}
+
 pub(super) fn loading() -> HttpResponse {
     unavailable("loading the content, try again in a moment\n")
 }
@@ -297,6 +316,16 @@ pub(super) fn loading() -> HttpResponse {
 /// More requests wait for documents to be made than the service queues: come back shortly.
 pub(super) fn busy() -> HttpResponse {
     unavailable("busy making documents, try again in a moment\n")
+}
+
+/// More connections are open than the service serves at once: this one is closed after the
+/// answer, so it stops counting.
+pub(super) fn overloaded() -> HttpResponse {
+    let mut response = unavailable("too many connections, try again in a moment\n");
+    response
+        .head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    response
 }
 
 /// A 503 that says when to come back: a moment, for everything that makes one.

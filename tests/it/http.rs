@@ -331,6 +331,8 @@ fn healthz_is_503_until_the_first_load() {
         store,
         metrics,
         audience: Arc::default(),
+        connections: Arc::default(),
+        hub: None,
     };
     let limits = tidings::http::Limits::of(&tidings::config::Config::defaults().server);
     let server = tidings::http::Server::start(state, listener, limits).expect("server");

@@ -5,6 +5,7 @@ mod check;
 mod documents;
 mod hostile;
 mod http;
+mod hub;
 mod live;
 mod loader;
 mod polling;

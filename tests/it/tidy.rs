@@ -22,18 +22,31 @@ const IMPORTS: &[(&str, &[&str])] = &[
     ("store", &["config", "posts", "feeds", "load", "documents"]),
     ("export", &["config", "posts", "load", "documents"]),
     ("metrics", &["documents", "store", "stats"]),
-    ("websub", &["config", "feeds", "documents", "metrics"]),
+    (
+        "websub",
+        &["config", "feeds", "documents", "store", "metrics"],
+    ),
     (
         "watch",
         &["config", "files", "load", "store", "metrics", "websub"],
     ),
     (
         "http",
-        &["config", "feeds", "documents", "store", "metrics", "stats"],
+        &[
+            "config",
+            "feeds",
+            "documents",
+            "store",
+            "metrics",
+            "stats",
+            "websub",
+        ],
     ),
     (
         "service",
-        &["config", "store", "metrics", "watch", "http", "stats"],
+        &[
+            "config", "store", "metrics", "watch", "http", "stats", "websub",
+        ],
     ),
     ("cli", &["config", "load", "export", "service"]),
 ];
@@ -59,7 +72,11 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("maud", &["src/documents/"]),
     ("quick_xml", &["src/documents/"]),
     ("prometheus_client", &["src/metrics.rs"]),
-    ("ureq", &["src/websub.rs"]),
+    ("ureq", &["src/websub/"]),
+    ("rusqlite", &["src/websub/subscriptions.rs"]),
+    ("hmac", &["src/websub/hub.rs"]),
+    ("sha2", &["src/websub/hub.rs"]),
+    ("getrandom", &["src/websub/hub.rs"]),
     ("arc_swap", &["src/store/"]),
     ("brotli", &["src/store/"]),
     ("flate2", &["src/store/"]),

@@ -186,42 +186,70 @@ fn peer_python() -> std::path::PathBuf {
     python
 }
 
-/// An independent WebSub hub and subscriber (flask-websub), on loopback.
-struct Peer {
+/// A program from `tests/it/peers/` on a free loopback port (its first argument), with a
+/// scratch folder whose `file` is its second argument; killed on drop.
+pub(crate) struct PythonPeer {
     child: std::process::Child,
-    base: String,
-    _db: tempfile::TempDir,
+    pub addr: std::net::SocketAddr,
+    _scratch: tempfile::TempDir,
 }
 
-impl Peer {
-    fn start() -> Self {
+impl PythonPeer {
+    pub(crate) fn start(script: &str, file: &str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let db = tempfile::tempdir().expect("tempdir");
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/websub_hub.py");
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/peers")
+            .join(script);
         let child = std::process::Command::new(peer_python())
-            .arg(script)
+            .arg(&script)
             .arg(port.to_string())
-            .arg(db.path().join("hub.sqlite"))
+            .arg(scratch.path().join(file))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("start the flask-websub hub");
-        let base = format!("http://127.0.0.1:{port}");
-        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+            .unwrap_or_else(|e| panic!("start {}: {e}", script.display()));
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         crate::support::wait_for(
-            "the hub to listen",
+            "the peer to listen",
             std::time::Duration::from_secs(30),
             || std::net::TcpStream::connect(addr).is_ok(),
         );
         Self {
             child,
-            base,
-            _db: db,
+            addr,
+            _scratch: scratch,
         }
+    }
+
+    /// A JSON list the peer serves at `path`.
+    pub(crate) fn list(&self, path: &str) -> Vec<serde_json::Value> {
+        let r = crate::support::request(self.addr, "GET", path, &[]);
+        serde_json::from_slice::<Vec<serde_json::Value>>(&r.body).unwrap_or_default()
+    }
+}
+
+impl Drop for PythonPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An independent WebSub hub and subscriber (flask-websub), on loopback.
+struct Peer {
+    peer: PythonPeer,
+    base: String,
+}
+
+impl Peer {
+    fn start() -> Self {
+        let peer = PythonPeer::start("websub_hub.py", "hub.sqlite");
+        let base = format!("http://{}", peer.addr);
+        Self { peer, base }
     }
 
     fn post_form(&self, path: &str, form: &str) -> u16 {
@@ -243,20 +271,7 @@ impl Peer {
     }
 
     fn received(&self) -> Vec<serde_json::Value> {
-        let addr: std::net::SocketAddr = self
-            .base
-            .trim_start_matches("http://")
-            .parse()
-            .expect("addr");
-        let r = crate::support::request(addr, "GET", "/received", &[]);
-        serde_json::from_slice::<Vec<serde_json::Value>>(&r.body).unwrap_or_default()
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.peer.list("/received")
     }
 }
 

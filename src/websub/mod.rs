@@ -11,6 +11,9 @@
 //! that loses nothing. How many topics one request names is a setting
 //! (`websub.topics_per_request`): most hubs take `hub.url` repeated, some one `hub.topic`.
 
+pub mod hub;
+pub mod subscriptions;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -80,10 +83,12 @@ enum Msg {
     Stop,
 }
 
-/// Notifies every configured hub of changed topics, each from a thread of its own.
+/// Notifies every configured hub of changed topics, each from a thread of its own, and
+/// hands them to the built-in hub when it runs.
 #[derive(Debug, Default)]
 pub struct Publisher {
     hubs: Vec<(mpsc::Sender<Msg>, JoinHandle<()>)>,
+    builtin: Option<Arc<hub::Hub>>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -96,8 +101,9 @@ impl std::fmt::Debug for Msg {
 }
 
 impl Publisher {
-    /// Starts a notifier per hub in `config.websub.hubs` (none: nothing is ever sent).
-    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Self {
+    /// Starts a notifier per hub in `config.websub.hubs` (none, and no built-in hub: nothing
+    /// is ever sent).
+    pub fn start(config: &Config, metrics: Arc<Metrics>, builtin: Option<Arc<hub::Hub>>) -> Self {
         let hubs = config
             .websub
             .hubs
@@ -119,18 +125,21 @@ impl Publisher {
                 }
             })
             .collect();
-        Self { hubs }
+        Self { hubs, builtin }
     }
 
-    /// Whether any hub is configured.
+    /// Whether any hub is configured or built in.
     pub fn has_hubs(&self) -> bool {
-        !self.hubs.is_empty()
+        !self.hubs.is_empty() || self.builtin.is_some()
     }
 
     /// Queues `topics` for every hub. Never waits for a hub.
     pub fn publish(&self, topics: &[String]) {
         if topics.is_empty() {
             return;
+        }
+        if let Some(hub) = &self.builtin {
+            hub.publish(topics);
         }
         for (tx, _) in &self.hubs {
             let _ = tx.send(Msg::Topics(topics.to_vec()));
