@@ -34,6 +34,8 @@ enum Callback {
     Slow,
     /// Confirms, then answers deliveries 410 Gone.
     Gone,
+    /// Confirms, then stops listening: deliveries find the port closed.
+    Down,
 }
 
 /// What a callback was sent.
@@ -64,6 +66,11 @@ impl Subscriber {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let (v, d) = (Arc::clone(&v), Arc::clone(&d));
+                if matches!(behaviour, Callback::Down) {
+                    // Answer the verification, then close the port for good.
+                    answer(stream, behaviour, &v, &d);
+                    return;
+                }
                 std::thread::spawn(move || answer(stream, behaviour, &v, &d));
             }
         });
@@ -147,6 +154,14 @@ fn answer(
             verifications.lock().expect("lock").push(query);
             match behaviour {
                 Callback::Refusing => (404, String::new()),
+                Callback::Down => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{challenge}",
+                        challenge.len()
+                    );
+                    return;
+                }
                 _ => (200, challenge),
             }
         } else {
@@ -294,19 +309,54 @@ fn a_subscriber_receives_each_new_post_signed_with_its_secret() {
         delivery.headers["link"],
         format!("<http://feeds.test/hub>; rel=\"hub\", <{NEWS}>; rel=\"self\"")
     );
+    assert_eq!(
+        delivery.headers["x-hub-signature"],
+        signature(SECRET, &delivery.body)
+    );
+
+    // Subscribing again renews: one subscription, the new lease and the new secret.
+    subscribe(
+        &served,
+        NEWS,
+        &subscriber.url,
+        &[
+            ("hub.secret", "another"),
+            ("hub.lease_seconds", "999999999"),
+        ],
+    );
+    served.wait_for("the renewal to be confirmed", || {
+        metric(
+            &served,
+            "tidings_websub_hub_verifications_total{result=\"confirmed\"}",
+        ) == 2.0
+    });
+    assert_eq!(
+        subscriber.verifications()[1]["hub.lease_seconds"],
+        (30 * 86_400).to_string(),
+        "clamped to websub.lease_max_seconds"
+    );
+    assert_eq!(metric(&served, "tidings_websub_hub_subscriptions"), 1.0);
+    served.write("c.md", &post("Charlie", "news"));
+    served.wait_for("the next post", || subscriber.received("Charlie"));
+    let delivery = subscriber.deliveries().pop().expect("delivered");
+    assert_eq!(
+        delivery.headers["x-hub-signature"],
+        signature("another", &delivery.body)
+    );
+}
+
+/// `X-Hub-Signature` as the Recommendation defines it, computed here independently.
+fn signature(secret: &str, body: &str) -> String {
     let mut mac =
-        <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).expect("key");
-    mac.update(delivery.body.as_bytes());
-    let expected: String = mac
+        <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(body.as_bytes());
+    let hex: String = mac
         .finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(
-        delivery.headers["x-hub-signature"],
-        format!("sha256={expected}")
-    );
+    format!("sha256={hex}")
 }
 
 #[test]
@@ -466,17 +516,18 @@ fn a_dead_or_slow_subscriber_never_delays_the_others_and_is_given_up_on() {
         "delivery_window_seconds = 2\n",
     );
     let failing = Subscriber::start(Callback::Failing);
+    let down = Subscriber::start(Callback::Down);
     let slow = Subscriber::start(Callback::Slow);
     let willing = Subscriber::start(Callback::Willing);
-    for s in [&failing, &slow, &willing] {
+    for s in [&failing, &down, &slow, &willing] {
         subscribe(&served, NEWS, &s.url, &[]);
     }
-    served.wait_for("three subscriptions", || {
-        metric(&served, "tidings_websub_hub_subscriptions") == 3.0
+    served.wait_for("four subscriptions", || {
+        metric(&served, "tidings_websub_hub_subscriptions") == 4.0
     });
     served.write("b.md", &post("Bravo", "news"));
-    // The slow callback holds its delivery for 8 s, the failing one is being retried: the
-    // willing one has its post at once all the same.
+    // The slow callback holds its delivery for 8 s, the failing and the closed ones are being
+    // retried: the willing one has its post at once all the same.
     crate::support::wait_for(
         "the willing subscriber's delivery",
         Duration::from_secs(3),
@@ -488,9 +539,10 @@ fn a_dead_or_slow_subscriber_never_delays_the_others_and_is_given_up_on() {
         served
             .get("/metrics")
             .text()
-            .contains("tidings_websub_hub_deliveries_total{result=\"dropped\"} 1")
+            .contains("tidings_websub_hub_deliveries_total{result=\"dropped\"} 2")
     });
     assert!(failing.deliveries().len() >= 2, "retried before giving up");
+    assert!(down.deliveries().is_empty());
     assert_eq!(willing.deliveries().len(), 1, "delivered once");
 }
 
