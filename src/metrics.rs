@@ -108,6 +108,7 @@ impl From<crate::documents::Format> for Format {
             crate::documents::Format::Atom => Format::Atom,
             crate::documents::Format::Rss => Format::Rss,
             crate::documents::Format::Json => Format::Json,
+            crate::documents::Format::Html => Format::Html,
         }
     }
 }

@@ -63,7 +63,11 @@ fn table<'a>(ctx: Context<'_>, feeds: impl Iterator<Item = &'a Arc<Feed>>) -> Ma
             tbody {
                 @for feed in feeds {
                     tr {
-                        td { (feed.scope.name().map_or_else(|| feed_title(ctx.config, &feed.scope), str::to_owned)) }
+                        td {
+                            a href=(feed_url(ctx.config, &DocId::current(feed.scope.clone(), Format::Html).path())) {
+                                (feed.scope.name().map_or_else(|| feed_title(ctx.config, &feed.scope), str::to_owned))
+                            }
+                        }
                         td.count { (feed.posts.len()) }
                         td {
                             @for (i, format) in Format::ALL.into_iter().enumerate() {
@@ -84,6 +88,7 @@ fn label(format: Format) -> &'static str {
         Format::Atom => "Atom",
         Format::Rss => "RSS",
         Format::Json => "JSON Feed",
+        Format::Html => "Web page",
     }
 }
 

@@ -10,6 +10,7 @@
 //! the three formats cannot disagree about titles, links, dates or archive chains.
 
 mod atom;
+mod html;
 mod index;
 mod json;
 mod opml;
@@ -123,16 +124,26 @@ fn feed_document(
     let Some(view) = PageView::new(ctx, feed, page, format, id.path()) else {
         return Ok(None);
     };
-    let mut document = render_feed(&view, format)?;
+    let place = html::Place {
+        scope,
+        page,
+        pages: feed.archive_pages(ctx.config.feeds.limit),
+    };
+    let mut document = render_feed(&view, format, &place)?;
     document.last_modified = document.last_modified.max(feed.changed);
     Ok(Some(document))
 }
 
-fn render_feed(view: &PageView<'_>, format: Format) -> Result<Document, RenderError> {
+fn render_feed(
+    view: &PageView<'_>,
+    format: Format,
+    place: &html::Place<'_>,
+) -> Result<Document, RenderError> {
     let body = match format {
         Format::Atom => atom::render(view)?,
         Format::Rss => rss::render(view)?,
         Format::Json => json::render(view)?,
+        Format::Html => html::render(view, place),
     };
     Ok(Document {
         body,
@@ -155,12 +166,13 @@ fn last_modified(site: &Feed) -> Option<DateTime<FixedOffset>> {
 }
 
 /// Every document of the site, in a stable order: discovery pages, then each feed's
-/// subscription documents and archive pages in every format, then jekyll-feed's paths.
+/// subscription documents and archive pages in every format and as HTML pages, then
+/// jekyll-feed's paths.
 pub fn all(ctx: Context<'_>) -> Vec<DocId> {
     let limit = ctx.config.feeds.limit;
     let mut ids = vec![DocId::Index, DocId::Opml, DocId::Stylesheet];
     for feed in ctx.feeds.iter() {
-        for format in Format::ALL {
+        for format in Format::ALL.into_iter().chain([Format::Html]) {
             ids.push(DocId::current(feed.scope.clone(), format));
             for n in 1..=feed.archive_pages(limit) {
                 ids.push(DocId::Feed {

@@ -37,10 +37,12 @@ pub enum Format {
     Rss,
     /// JSON Feed 1.1.
     Json,
+    /// The page a person sees: the feed as HTML, for browsers (not a feed format).
+    Html,
 }
 
 impl Format {
-    /// Every format, in the order documents list them.
+    /// Every feed format, in the order documents list them (the HTML page is not one).
     pub const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
 
     /// The file extension.
@@ -49,6 +51,7 @@ impl Format {
             Format::Atom => "atom",
             Format::Rss => "rss",
             Format::Json => "json",
+            Format::Html => "html",
         }
     }
 
@@ -58,11 +61,14 @@ impl Format {
             Format::Atom => "application/atom+xml",
             Format::Rss => "application/rss+xml",
             Format::Json => "application/feed+json",
+            Format::Html => "text/html",
         }
     }
 
     fn from_ext(ext: &str) -> Option<Self> {
-        Format::ALL.into_iter().find(|f| f.ext() == ext)
+        [Format::Atom, Format::Rss, Format::Json, Format::Html]
+            .into_iter()
+            .find(|f| f.ext() == ext)
     }
 }
 

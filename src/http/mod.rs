@@ -36,7 +36,7 @@ use crate::metrics::{self, Cause, Kind, Metrics};
 use crate::stats::{Audience, Poll};
 use crate::store::{Encoding, Fault, Lookup, Rendered, Store};
 use crate::websub::hub::{self, Hub};
-use negotiate::{Available, Coding};
+use negotiate::{Available, Client, Coding};
 
 /// Paths longer than this are refused with 414 before any parsing.
 const MAX_PATH: usize = 4096;
@@ -423,9 +423,14 @@ async fn hub_request(
 /// the request threads keep answering every cached document and `/healthz` while a large
 /// or slow document is being made.
 async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> HttpResponse {
-    let Some(id) = id else {
+    let Some(asked) = id else {
         return respond::not_found();
     };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let (id, vary) = representation(&asked, negotiate::client(accept));
     let Some(snapshot) = shared.state.store.snapshot() else {
         return respond::loading();
     };
@@ -462,13 +467,14 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
             let _ = web::block(move || doc.prepare(encoding)).await;
         }
     }
-    let link = discovery(&snapshot.config, &id);
+    let link = discovery(&snapshot.config, &asked);
     let response = answer(
         req,
         &id,
         lookup,
         snapshot.config.feeds.max_age,
         link,
+        vary,
         shared,
     );
     if matches!(response.status().as_u16(), 200 | 304)
@@ -489,6 +495,37 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
         );
     }
     response
+}
+
+/// What to serve for a request of `asked`: a feed's URL in a feed format gives browsers the
+/// feed's HTML page and readers the feed (so its representation varies with `Accept`); every
+/// other document is the same for everyone.
+fn representation(asked: &DocId, client: Client) -> (DocId, respond::Vary) {
+    let page_of = |scope: Scope, page: Page| DocId::Feed {
+        scope,
+        page,
+        format: documents::Format::Html,
+    };
+    let negotiated = match (asked, client) {
+        (
+            DocId::Feed {
+                format: documents::Format::Html,
+                ..
+            },
+            _,
+        ) => None,
+        (DocId::Feed { scope, page, .. }, Client::Browser) => Some(page_of(scope.clone(), *page)),
+        (DocId::JekyllFeed(category), Client::Browser) => Some(page_of(
+            category.clone().map_or(Scope::Site, Scope::Category),
+            Page::Current,
+        )),
+        (DocId::Feed { .. } | DocId::JekyllFeed(_), Client::Reader) => Some(asked.clone()),
+        _ => None,
+    };
+    match negotiated {
+        Some(id) => (id, respond::Vary::AcceptAndEncoding),
+        None => (asked.clone(), respond::Vary::Encoding),
+    }
 }
 
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
@@ -526,6 +563,7 @@ fn answer(
     lookup: Lookup,
     max_age: u32,
     link: Option<header::HeaderValue>,
+    vary: respond::Vary,
     shared: &Shared,
 ) -> HttpResponse {
     let doc = match lookup {
@@ -554,8 +592,7 @@ fn answer(
         doc.last_modified,
     );
     let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
-    let client = negotiate::client(header(header::ACCEPT));
-    respond::document(&doc, headers, max_age, link, outcome, coding, client)
+    respond::document(&doc, headers, max_age, link, outcome, coding, vary)
 }
 
 /// Logs and counts a server-side failure.
@@ -645,7 +682,15 @@ mod tests {
 
     fn respond(lookup: Lookup, shared: &Shared) -> (u16, Option<String>, Bytes) {
         let req = actix_web::test::TestRequest::default().to_http_request();
-        let response = answer(&req, &DocId::Index, lookup, 300, None, shared);
+        let response = answer(
+            &req,
+            &DocId::Index,
+            lookup,
+            300,
+            None,
+            respond::Vary::Encoding,
+            shared,
+        );
         let status = response.status().as_u16();
         let cache = response
             .headers()

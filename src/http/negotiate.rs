@@ -91,27 +91,42 @@ pub fn choose(accept_encoding: Option<&str>, available: Available) -> Coding {
     best.0
 }
 
-/// Whether the request comes from a browser navigating to the URL (its `Accept` names
-/// `text/html`) or from a feed reader.
+/// Whether the request comes from a person's browser or from a feed reader, by `Accept`.
 ///
-/// Browsers show `application/atom+xml` and `application/rss+xml` as plain text (Chromium)
-/// or download them (Firefox), without applying the feed's XSL stylesheet; served as
-/// `application/xml`, the same bytes become a readable page with a subscribe hint. Feed
-/// readers ask for feed types or `*/*` and keep getting the registered types.
+/// A browser navigating to a URL asks for `text/html` first and XML at most at a lower
+/// weight (`text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8` in Chromium,
+/// Firefox and Safari alike); it gets the feed as an HTML page. Feed readers ask for feed
+/// types, XML or `*/*`, and some list `text/html` too, below the feed types (SimplePie, behind
+/// FreshRSS: `application/atom+xml, …, text/html;q=0.7, …`): they keep getting the feed. So a
+/// request is a browser's only when HTML outweighs every feed, XML and JSON type it names;
+/// wildcards count for neither.
 pub fn client(accept: Option<&str>) -> Client {
-    let browser = accept.is_some_and(|a| {
-        a.split(',').any(|item| {
-            let mut parts = item.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                p.split_once('=').is_some_and(|(k, v)| {
-                    k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>() == Ok(0.0)
-                })
-            });
-            name.eq_ignore_ascii_case("text/html") && !refused
-        })
-    });
-    if browser {
+    let Some(accept) = accept else {
+        return Client::Reader;
+    };
+    let (mut html, mut feed) = (0.0f32, 0.0f32);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+        match name.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/atom+xml"
+            | "application/rss+xml"
+            | "application/rdf+xml"
+            | "application/feed+json"
+            | "application/json"
+            | "application/xml"
+            | "text/xml" => {
+                feed = feed.max(q);
+            }
+            _ => {}
+        }
+    }
+    if html > 0.0 && html > feed {
         Client::Browser
     } else {
         Client::Reader
@@ -137,6 +152,25 @@ mod tests {
                 Browser,
             ),
             (Some("text/html;q=0, */*"), Reader),
+            // Chromium's navigation.
+            (
+                Some(
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,\
+                     image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                ),
+                Browser,
+            ),
+            // SimplePie (FreshRSS) names HTML, below the feed types.
+            (
+                Some(
+                    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, \
+                     application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.7, \
+                     unknown/unknown;q=0.1, application/unknown;q=0.1, */*;q=0.1",
+                ),
+                Reader,
+            ),
+            (Some("text/html, application/rss+xml"), Reader),
+            (Some("TEXT/HTML"), Browser),
         ] {
             assert_eq!(client(accept), expected, "{accept:?}");
         }

@@ -24,7 +24,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, Utc};
 
 use super::conditional::{Outcome, http_date};
-use super::negotiate::{Client, Coding};
+use super::negotiate::Coding;
 use crate::store::{Fingerprint, Rendered, Snapshot};
 
 /// How a response may be stored and what it varies by.
@@ -148,19 +148,9 @@ pub(super) fn document(
     link: Option<HeaderValue>,
     outcome: Outcome,
     coding: Coding,
-    client: Client,
+    vary: Vary,
 ) -> HttpResponse {
-    // RSS and Atom are served as `application/xml` to browsers, so they apply the feed's
-    // stylesheet (see `negotiate::client`); the type then depends on `Accept` too.
-    let is_feed_xml = matches!(
-        doc.media_type,
-        "application/atom+xml" | "application/rss+xml"
-    );
-    let (media_type, vary) = match (is_feed_xml, client) {
-        (true, Client::Browser) => ("application/xml", Vary::AcceptAndEncoding),
-        (true, Client::Reader) => (doc.media_type, Vary::AcceptAndEncoding),
-        (false, _) => (doc.media_type, Vary::Encoding),
-    };
+    let media_type = doc.media_type;
     let status = match outcome {
         Outcome::Full => StatusCode::OK,
         Outcome::NotModified => StatusCode::NOT_MODIFIED,

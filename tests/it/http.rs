@@ -206,38 +206,80 @@ fn content_types_carry_a_charset() {
 }
 
 #[test]
-fn browsers_get_feeds_as_xml_so_the_stylesheet_applies() {
+fn browsers_get_a_feed_as_a_page_and_readers_get_the_feed() {
     let s = small_site();
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-    for (path, reader_type) in [
-        ("/feed.atom", "application/atom+xml; charset=utf-8"),
-        ("/category/news.rss", "application/rss+xml; charset=utf-8"),
+    let simplepie = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, \
+                     application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.7, */*;q=0.1";
+    for (path, page, reader_type) in [
+        (
+            "/feed.atom",
+            "/feed.html",
+            "application/atom+xml; charset=utf-8",
+        ),
+        (
+            "/category/news.rss",
+            "/category/news.html",
+            "application/rss+xml; charset=utf-8",
+        ),
+        (
+            "/feed.json",
+            "/feed.html",
+            "application/feed+json; charset=utf-8",
+        ),
+        (
+            "/feed.xml",
+            "/feed.html",
+            "application/atom+xml; charset=utf-8",
+        ),
     ] {
         let seen = s.request("GET", path, &[("Accept", browser)]);
+        assert_eq!(seen.status, 200, "{path}");
         assert_eq!(
             seen.header("content-type"),
-            Some("application/xml; charset=utf-8")
+            Some("text/html; charset=utf-8"),
+            "{path}"
         );
-        assert!(
-            seen.text()
-                .contains("<?xml-stylesheet type=\"text/xsl\" href=\"/feed.xsl\"?>")
+        assert_eq!(
+            seen.header("vary"),
+            Some("Accept, Accept-Encoding"),
+            "{path}"
         );
-        let read = s.request(
+        assert!(seen.text().starts_with("<!DOCTYPE html>"), "{path}");
+        // The page has its own URL, with the same bytes and tag, the same for everyone.
+        let direct = s.get(page);
+        assert_eq!(direct.body, seen.body, "{path}");
+        assert_eq!(direct.header("etag"), seen.header("etag"), "{path}");
+        assert_eq!(direct.header("vary"), Some("Accept-Encoding"), "{page}");
+        for accept in ["application/atom+xml, */*;q=0.1", simplepie, "*/*"] {
+            let read = s.request("GET", path, &[("Accept", accept)]);
+            assert_eq!(
+                read.header("content-type"),
+                Some(reader_type),
+                "{path} {accept}"
+            );
+            assert_eq!(
+                read.header("vary"),
+                Some("Accept, Accept-Encoding"),
+                "{path}"
+            );
+            assert_ne!(
+                read.header("etag"),
+                seen.header("etag"),
+                "one tag per representation"
+            );
+        }
+        let etag = seen.header("etag").expect("etag").to_owned();
+        let again = s.request(
             "GET",
             path,
-            &[("Accept", "application/atom+xml, */*;q=0.1")],
+            &[("Accept", browser), ("If-None-Match", etag.as_str())],
         );
-        assert_eq!(read.header("content-type"), Some(reader_type));
-        assert_eq!(seen.body, read.body, "the same bytes either way");
-        assert_eq!(seen.header("etag"), read.header("etag"));
+        assert_eq!(again.status, 304, "{path}");
     }
-    // JSON Feed and the other documents do not depend on Accept.
-    let json = s.request("GET", "/feed.json", &[("Accept", browser)]);
-    assert_eq!(
-        json.header("content-type"),
-        Some("application/feed+json; charset=utf-8")
-    );
-    assert_eq!(json.header("vary"), Some("Accept-Encoding"));
+    // Other documents do not depend on Accept.
+    let opml = s.request("GET", "/feeds.opml", &[("Accept", browser)]);
+    assert_eq!(opml.header("vary"), Some("Accept-Encoding"));
 }
 
 #[test]
@@ -255,7 +297,7 @@ fn unknown_methods_paths_and_hostile_input_are_4xx() {
         "/tag/nope.rss",
         "/feed/archive/1.atom",
         "/feed/archive/0.atom",
-        "/feed.html",
+        "/feed.htm",
         "/..%2f..%2fetc/passwd",
         "/category/..%2f..%2fetc%2fpasswd.atom",
         "/%2e%2e/%2e%2e/etc/passwd",

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link instead of one per file). Each module tests one
 //! capability end to end; `support` holds the shared helpers.
 
+mod browser;
 mod check;
 mod documents;
 mod hostile;
