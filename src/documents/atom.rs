@@ -74,10 +74,33 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     // Writing into a Vec cannot fail for I/O reasons and the values are plain strings, so an
     // error would be a writer bug; it is still reported rather than written as an empty body
     // that would go out with a valid ETag.
-    let xml = feed
+    let mut xml = feed
         .write_with_config(Vec::new(), config)
         .map_err(RenderError::Atom)?;
+    if view.is_archive {
+        archive_marker_first(&mut xml);
+    }
     Ok(with_stylesheet(xml, &view.stylesheet_href))
+}
+
+/// The writer puts feed extensions after the entries; RFC 4287's schema has every feed-level
+/// element before the first entry, so `<fh:archive/>` moves there. (Entry text is escaped, so
+/// the first `<entry>` and the only marker are the elements themselves.)
+fn archive_marker_first(xml: &mut Vec<u8>) {
+    const WRITTEN: &[u8] = b"<fh:archive></fh:archive>";
+    const MARKER: &[u8] = b"<fh:archive/>";
+    let Some(at) = find(xml, WRITTEN) else {
+        return;
+    };
+    xml.drain(at..at + WRITTEN.len());
+    let before = find(xml, b"<entry>")
+        .or_else(|| find(xml, b"</feed>"))
+        .unwrap_or(xml.len());
+    xml.splice(before..before, MARKER.iter().copied());
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn entry(view: &PageView<'_>, post: &Post) -> Entry {

@@ -39,14 +39,14 @@ pub(crate) fn render(ctx: Context<'_>) -> Bytes {
                     }
                 }
                 main {
-                    h2 { "Everything" }
+                    h2 id="site" { "Everything" }
                     (table(ctx, std::iter::once(site)))
                     @if !ctx.feeds.categories.is_empty() {
-                        h2 { "Categories" }
+                        h2 id="categories" { "Categories" }
                         (table(ctx, ctx.feeds.categories.values()))
                     }
                     @if !ctx.feeds.tags.is_empty() {
-                        h2 { "Tags" }
+                        h2 id="tags" { "Tags" }
                         (table(ctx, ctx.feeds.tags.values()))
                     }
                 }

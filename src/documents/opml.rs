@@ -35,27 +35,38 @@ fn write(ctx: Context<'_>, w: &mut Writer<Vec<u8>>) -> std::io::Result<()> {
     w.write_event(Event::End(BytesEnd::new("head")))?;
 
     w.write_event(Event::Start(BytesStart::new("body")))?;
-    group(ctx, w, "Site", std::iter::once(&ctx.feeds.site))?;
-    group(ctx, w, "Categories", ctx.feeds.categories.values())?;
-    group(ctx, w, "Tags", ctx.feeds.tags.values())?;
+    group(ctx, w, ("Site", "site"), std::iter::once(&ctx.feeds.site))?;
+    group(
+        ctx,
+        w,
+        ("Categories", "categories"),
+        ctx.feeds.categories.values(),
+    )?;
+    group(ctx, w, ("Tags", "tags"), ctx.feeds.tags.values())?;
     w.write_event(Event::End(BytesEnd::new("body")))?;
     w.write_event(Event::End(BytesEnd::new("opml")))?;
     Ok(())
 }
 
+/// One kind of feed, as an outline holding the feeds. OPML 2.0 gives every outline a type; a
+/// group is a `link` to its section of the HTML index (`anchor`), where the same feeds are
+/// listed for people.
 fn group<'a>(
     ctx: Context<'_>,
     w: &mut Writer<Vec<u8>>,
-    label: &str,
+    (label, anchor): (&str, &str),
     feeds: impl Iterator<Item = &'a Arc<Feed>>,
 ) -> std::io::Result<()> {
     let mut feeds = feeds.peekable();
     if feeds.peek().is_none() {
         return Ok(());
     }
+    let section = format!("{}#{anchor}", feed_url(ctx.config, &DocId::Index.path()));
     let mut outer = BytesStart::new("outline");
+    outer.push_attribute(("type", "link"));
     outer.push_attribute(("text", label));
     outer.push_attribute(("title", label));
+    outer.push_attribute(("url", section.as_str()));
     w.write_event(Event::Start(outer))?;
     for feed in feeds {
         let title = feed_title(ctx.config, &feed.scope);

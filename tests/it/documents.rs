@@ -602,3 +602,64 @@ fn future_posts_wait_for_their_time() {
         "posts.future publishes them at once"
     );
 }
+
+/// What the W3C validator checks beyond the specs' musts: feed-level elements come before the
+/// first entry in every format (RFC 4287's schema order, `<fh:archive/>` included), and every
+/// OPML outline has a type.
+#[test]
+fn feed_level_elements_precede_the_entries_and_every_outline_is_typed() {
+    let cfg = config("[site]\nbase_url = \"https://f.example/\"\n[feeds]\nlimit = 10\n");
+    let (_, docs) = render_all(write_posts(&numbered_posts(25)).path(), &cfg);
+    let mut archives = 0;
+    for (path, body) in &docs {
+        let (container, entry) = if path.ends_with(".atom") || path.ends_with(".xml") {
+            ("feed", "entry")
+        } else if path.ends_with(".rss") {
+            ("channel", "item")
+        } else {
+            continue;
+        };
+        let text = std::str::from_utf8(body).expect("utf-8");
+        let doc = roxmltree::Document::parse(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let parent = doc
+            .descendants()
+            .find(|n| n.tag_name().name() == container)
+            .expect("container");
+        let names: Vec<&str> = parent
+            .children()
+            .filter(roxmltree::Node::is_element)
+            .map(|n| n.tag_name().name())
+            .collect();
+        let first_entry = names
+            .iter()
+            .position(|n| *n == entry)
+            .unwrap_or(names.len());
+        assert!(
+            names[first_entry..].iter().all(|n| *n == entry),
+            "{path}: {names:?}"
+        );
+        if names.contains(&"archive") {
+            archives += 1;
+        }
+    }
+    assert!(archives >= 4, "archive pages checked: {archives}");
+    let opml = std::str::from_utf8(&docs["/feeds.opml"]).expect("utf-8");
+    let doc = roxmltree::Document::parse(opml).expect("OPML parses");
+    let outlines: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "outline")
+        .collect();
+    assert!(outlines.len() > 3);
+    for outline in outlines {
+        let kind = outline.attribute("type");
+        assert!(kind.is_some(), "outline without type: {outline:?}");
+        if kind == Some("link") {
+            assert!(
+                outline
+                    .attribute("url")
+                    .is_some_and(|u| u.starts_with("https://f.example/#")),
+                "{outline:?}"
+            );
+        }
+    }
+}
