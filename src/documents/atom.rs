@@ -108,13 +108,12 @@ fn entry(view: &PageView<'_>, post: &Post) -> Entry {
     let lang = view.lang_of(post).map(str::to_owned);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
-        extensions.insert(
-            "media".to_owned(),
-            BTreeMap::from([(
-                "thumbnail".to_owned(),
-                vec![element("media:thumbnail", &[("url", image.as_str())])],
-            )]),
-        );
+        let elements = super::media_elements(image).map(|(name, attrs)| {
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let local = name.trim_start_matches("media:").to_owned();
+            (local, vec![element(name, &attrs)])
+        });
+        extensions.insert("media".to_owned(), BTreeMap::from(elements));
     }
     Entry {
         title: Text::plain(post.title.clone()),

@@ -53,6 +53,8 @@ struct JsonItem<'a> {
     summary: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    banner_image: Option<&'a str>,
     date_published: String,
     date_modified: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -108,6 +110,8 @@ fn item<'a>(view: &'a PageView<'_>, post: &'a Post) -> JsonItem<'a> {
         content_html: body.html,
         summary: body.summary,
         image: post.image.as_ref().map(|u| u.as_str()),
+        // The lead image doubles as the banner readers show above the item.
+        banner_image: post.image.as_ref().map(|u| u.as_str()),
         date_published: post.date.to_rfc3339(),
         date_modified: post.last_change().to_rfc3339(),
         authors: post.author.iter().map(author).collect(),

@@ -356,6 +356,34 @@ pub(crate) fn escape_attr(s: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(s)
 }
 
+/// An image's media type, from its file extension; `None` when the name does not say.
+pub(crate) fn image_type(url: &url::Url) -> Option<&'static str> {
+    let ext = url.path().rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        _ => return None,
+    })
+}
+
+/// The Media RSS elements of a lead image, as (name, attributes): a thumbnail, and the image
+/// as content (with its type when known).
+pub(crate) fn media_elements(image: &url::Url) -> [(&'static str, Vec<(&'static str, String)>); 2] {
+    let url = image.as_str().to_owned();
+    let mut content = vec![("url", url.clone()), ("medium", "image".to_owned())];
+    if let Some(kind) = image_type(image) {
+        content.push(("type", kind.to_owned()));
+    }
+    [
+        ("media:thumbnail", vec![("url", url)]),
+        ("media:content", content),
+    ]
+}
+
 /// Plain text made safe to embed where HTML is expected (RSS `description`).
 pub(crate) fn text_as_html(s: &str) -> String {
     quick_xml::escape::partial_escape(s).into_owned()

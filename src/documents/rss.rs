@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rss::extension::atom::AtomExtension;
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
-use rss::{Category, Channel, Guid, Item};
+use rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::atom::{FH_NS, MEDIA_NS, archive_links, link};
 use super::{GENERATOR, PageView, RenderError, text_as_html, with_stylesheet};
@@ -56,13 +56,12 @@ fn item(view: &PageView<'_>, post: &Post) -> Item {
     let body = view.bodies.get(post);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
-        extensions.insert(
-            "media".to_owned(),
-            BTreeMap::from([(
-                "thumbnail".to_owned(),
-                vec![element("media:thumbnail", &[("url", image.as_str())])],
-            )]),
-        );
+        let elements = super::media_elements(image).map(|(name, attrs)| {
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let local = name.trim_start_matches("media:").to_owned();
+            (local, vec![element(name, &attrs)])
+        });
+        extensions.insert("media".to_owned(), BTreeMap::from(elements));
     }
     Item {
         title: Some(post.title.clone()),
@@ -91,6 +90,14 @@ fn item(view: &PageView<'_>, post: &Post) -> Item {
         dublin_core_ext: post.author.as_ref().map(|a| DublinCoreExtension {
             creators: vec![a.name.clone()],
             ..DublinCoreExtension::default()
+        }),
+        // An enclosure needs a type (and a length, unknown here: 0, as RSS practice allows).
+        enclosure: post.image.as_ref().and_then(|image| {
+            super::image_type(image).map(|kind| Enclosure {
+                url: image.to_string(),
+                length: "0".to_owned(),
+                mime_type: kind.to_owned(),
+            })
         }),
         extensions,
         ..Item::default()

@@ -71,7 +71,7 @@ impl Renderer {
             );
             return as_plain_text(&html);
         }
-        let clean = sanitizer(base).clean(&html).to_string();
+        let clean = polite_images(&sanitizer(base).clean(&html).to_string());
         // Character references in the source (`&#1;`) decode to characters XML forbids; the
         // serializer writes them back raw, so the final text is cleaned once more.
         match xml_clean(&clean) {
@@ -79,6 +79,70 @@ impl Renderer {
             Cow::Owned(cleaned) => cleaned,
         }
     }
+}
+
+/// What every image carries: news image hosts often refuse images whose `Referer` is not
+/// their own site, so readers would show them broken; no referrer, and loading only when
+/// scrolled to.
+const IMAGE_ATTRIBUTES: &str = " loading=\"lazy\" referrerpolicy=\"no-referrer\"";
+
+/// Adds [`IMAGE_ATTRIBUTES`] to every `<img>` of sanitized HTML (which allows neither, so
+/// none is there twice). ammonia can set attribute values itself, but writes several in an
+/// order that changes from run to run, and documents must not. In the serializer's output a
+/// `<` outside a tag always opens one (text has `&lt;`), and attribute values are always
+/// double-quoted, so one scan that skips quoted values finds every image tag and nothing else.
+fn polite_images(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.matches("<img").count() * 48);
+    let bytes = html.as_bytes();
+    let (mut in_tag, mut in_value) = (false, false);
+    let mut copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' if !in_tag => {
+                in_tag = true;
+                let tag = &bytes[i..];
+                if tag.starts_with(b"<img") && matches!(tag.get(4), Some(b' ' | b'>' | b'/')) {
+                    out.push_str(&html[copied..i + 4]);
+                    out.push_str(IMAGE_ATTRIBUTES);
+                    copied = i + 4;
+                }
+            }
+            b'"' if in_tag => in_value = !in_value,
+            b'>' if in_tag && !in_value => in_tag = false,
+            _ => {}
+        }
+    }
+    out.push_str(&html[copied..]);
+    out
+}
+
+/// The address of the body's first image, as written: an HTML `<img src>` or a Markdown
+/// `![alt](url)`, whichever comes first. One linear scan of the source, so a post's lead
+/// image is known at load without rendering it.
+pub fn first_image(body: &str) -> Option<&str> {
+    let html = body.find("<img").and_then(|at| {
+        let tag = &body[at..];
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        let src = tag.find("src=")? + 4;
+        let rest = &tag[src..];
+        let value = match rest.chars().next()? {
+            q @ ('"' | '\'') => rest[1..].split(q).next()?,
+            _ => rest.split(|c: char| c.is_whitespace() || c == '>').next()?,
+        };
+        Some((at, value))
+    });
+    let markdown = body.find("![").and_then(|at| {
+        let rest = &body[at..];
+        let open = rest.find("](")? + 2;
+        let target = &rest[open..];
+        let end = target.find([')', ' ', '\n'])?;
+        Some((at, &target[..end]))
+    });
+    let first = match (html, markdown) {
+        (Some(h), Some(m)) => Some(if h.0 <= m.0 { h.1 } else { m.1 }),
+        (h, m) => h.or(m).map(|(_, v)| v),
+    };
+    first.map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// How deeply HTML may nest before a body is shown as plain text (see [`Renderer::render`]).
@@ -152,7 +216,7 @@ fn sanitizer(base: &Url) -> ammonia::Builder<'static> {
         "video",
         "audio",
     ])
-    .add_tag_attributes("img", ["srcset", "sizes", "width", "height", "loading"])
+    .add_tag_attributes("img", ["srcset", "sizes", "width", "height"])
     .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
     .add_tag_attributes("video", ["src", "poster", "controls", "width", "height"])
     .add_tag_attributes("audio", ["src", "controls"])
@@ -229,6 +293,50 @@ fn find_p_open(s: &str) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_image_is_found_in_html_or_markdown() {
+        assert_eq!(
+            first_image("x <img alt=a src=\"/a.jpg\"> ![b](b.png)"),
+            Some("/a.jpg")
+        );
+        assert_eq!(
+            first_image("![b](b.png \"t\") <img src='a.jpg'>"),
+            Some("b.png")
+        );
+        assert_eq!(
+            first_image("<IMG src=x>"),
+            None,
+            "tags are lower case in practice"
+        );
+        assert_eq!(first_image("<img src=a.gif width=3>"), Some("a.gif"));
+        assert_eq!(first_image("<img alt=none>"), None);
+        assert_eq!(first_image("no images"), None);
+    }
+
+    #[test]
+    fn images_carry_no_referrer_and_load_lazily() {
+        let base = Url::parse("https://example.org/p/").expect("url");
+        let html = Renderer::new().render(
+            "<img src=\"https://img.example/a.jpg\" width=\"640\" height=\"480\" loading=\"eager\">",
+            &base,
+        );
+        assert!(html.contains("referrerpolicy=\"no-referrer\""), "{html}");
+        assert!(html.contains("loading=\"lazy\""), "{html}");
+        assert!(!html.contains("eager"), "{html}");
+        assert!(
+            html.contains("width=\"640\"") && html.contains("height=\"480\""),
+            "{html}"
+        );
+        // Only image tags: not text, not attribute values that look like one.
+        let html = Renderer::new().render("&lt;img x&gt; <img alt=\"<img y>\" src=a.png>", &base);
+        assert_eq!(html.matches("referrerpolicy").count(), 1, "{html}");
+    }
 }
 
 #[cfg(test)]

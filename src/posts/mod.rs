@@ -343,7 +343,9 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
     let permalink = permalink_of(&fm, config, local_date, slug, &categories);
     let id = identity(&fm, config, path, &permalink, slug);
     let author = author_of(&fm, config, &permalink)?;
-    let image = image_of(&fm, &permalink);
+    // The lead image: the front matter's, else the body's first.
+    let image = image_of(&fm, &permalink)
+        .or_else(|| body::first_image(body_text).and_then(|raw| absolute_http(&permalink, raw)));
     let lang = fm.text("lang").or_else(|| fm.text("language"));
     let description = fm
         .text("description")

@@ -663,3 +663,65 @@ fn feed_level_elements_precede_the_entries_and_every_outline_is_typed() {
         }
     }
 }
+
+/// A post's lead image — the front matter's, else the body's first — reaches every format as
+/// readers look for it, and images in content carry no referrer (image hosts of news sites
+/// refuse hotlinks) and load lazily.
+#[test]
+fn lead_images_reach_every_format_and_content_images_survive_hotlink_checks() {
+    let dir = site(&[
+        (
+            "2022-05-26-body.md",
+            b"---\ntitle: Body image\ndate: 2022-05-26\n---\nText.\n\n<img src=\"/i/a.jpg\" width=\"640\" height=\"480\">\n\n![second](b.png)\n",
+        ),
+        (
+            "2022-05-27-front.md",
+            b"---\ntitle: Front image\ndate: 2022-05-27\nimage: https://img.example/lead.webp\n---\n![body](https://img.example/other.png)\n",
+        ),
+    ]);
+    let cfg =
+        config("[site]\nbase_url = \"https://f.example/\"\nurl = \"https://site.example/\"\n");
+    let (_, docs) = render_all(dir.path(), &cfg);
+    let text = |path: &str| String::from_utf8(docs[path].clone()).expect("utf-8");
+    let body_image = "https://site.example/i/a.jpg";
+    let lead = "https://img.example/lead.webp";
+    let atom = text("/feed.atom");
+    for image in [body_image, lead] {
+        assert!(
+            atom.contains(&format!("<media:thumbnail url=\"{image}\"")),
+            "{atom}"
+        );
+    }
+    assert!(atom.contains(&format!(
+        "<media:content medium=\"image\" type=\"image/jpeg\" url=\"{body_image}\""
+    )));
+    assert!(
+        !atom.contains("other.png\"/>"),
+        "the front matter's image wins"
+    );
+    assert!(
+        atom.contains("referrerpolicy=&quot;no-referrer&quot;"),
+        "{atom}"
+    );
+    assert!(atom.contains("loading=&quot;lazy&quot;"));
+    assert!(atom.contains("width=&quot;640&quot;"), "sizes kept");
+    let rss = text("/feed.rss");
+    assert!(
+        rss.contains(&format!(
+            "<enclosure url=\"{body_image}\" length=\"0\" type=\"image/jpeg\"/>"
+        )),
+        "{rss}"
+    );
+    assert!(rss.contains(&format!(
+        "<enclosure url=\"{lead}\" length=\"0\" type=\"image/webp\"/>"
+    )));
+    assert!(rss.contains(&format!("<media:thumbnail url=\"{lead}\"")));
+    let json: serde_json::Value = serde_json::from_slice(&docs["/feed.json"]).expect("json");
+    let items = json["items"].as_array().expect("items");
+    assert_eq!(items[0]["image"], lead);
+    assert_eq!(items[0]["banner_image"], lead);
+    assert_eq!(items[1]["image"], body_image);
+    for document in ["/feed.atom", "/feed.rss"] {
+        feed_rs::parser::parse(&docs[document][..]).unwrap_or_else(|e| panic!("{document}: {e}"));
+    }
+}
