@@ -207,6 +207,37 @@ pub struct FeedsConfig {
     pub limit: usize,
     /// Seconds a client may cache a document (`Cache-Control: max-age`, RSS `ttl` in minutes).
     pub max_age: u32,
+    /// Whether entries carry their full content or only their summary.
+    pub content: ContentMode,
+    /// Categories whose feeds choose otherwise than `content`.
+    pub content_by_category: BTreeMap<String, ContentMode>,
+    /// An entry whose content is larger than this (bytes of HTML) carries its summary and a
+    /// link to the post instead.
+    pub max_entry_bytes: usize,
+    /// A document stays under this many bytes: the oldest entries give up their content for
+    /// their summary until it fits (no entry is ever dropped).
+    pub max_document_bytes: usize,
+}
+
+impl FeedsConfig {
+    /// What the feeds of `category` carry (`None`: the site's and tags' feeds).
+    pub fn content_of(&self, category: Option<&str>) -> ContentMode {
+        category
+            .and_then(|c| self.content_by_category.get(c))
+            .copied()
+            .unwrap_or(self.content)
+    }
+}
+
+/// What an entry carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContentMode {
+    /// The post's full content, and its summary.
+    Full,
+    /// The summary only, for publishers who want readers to visit the site: RSS carries
+    /// `description` only, Atom `summary` only.
+    Summary,
 }
 
 /// How content changes are noticed.
@@ -459,6 +490,14 @@ settings! {
         limit: usize => [env "TIDINGS_LIMIT"],
         /// Seconds clients may cache.
         max_age: u32 => [env "TIDINGS_MAX_AGE"],
+        /// Full content or summaries.
+        content: ContentMode => [env "TIDINGS_FEEDS_CONTENT"],
+        /// Per-category choice of full content or summaries. A table: file only.
+        content_by_category: BTreeMap<String, ContentMode> => [file only],
+        /// Largest entry content, bytes.
+        max_entry_bytes: usize => [env "TIDINGS_MAX_ENTRY_BYTES"],
+        /// Largest document, bytes.
+        max_document_bytes: usize => [env "TIDINGS_MAX_DOCUMENT_BYTES"],
     }
 
     /// `[server]`: how the service runs.
@@ -536,7 +575,7 @@ impl Settings {
             posts: PostsSettings {
                 permalink: Some(DEFAULT_PERMALINK.into()),
                 summary_length: Some(200),
-                max_bytes: Some(4 * 1024 * 1024),
+                max_bytes: Some(16 * 1024 * 1024),
                 future: Some(false),
                 id_scheme: Some(IdScheme::Tag),
                 id_authority: Some("tidings.invalid,2026".into()),
@@ -544,6 +583,10 @@ impl Settings {
             feeds: FeedsSettings {
                 limit: Some(20),
                 max_age: Some(300),
+                content: Some(ContentMode::Full),
+                content_by_category: Some(BTreeMap::new()),
+                max_entry_bytes: Some(256 * 1024),
+                max_document_bytes: Some(2 * 1024 * 1024),
             },
             server: ServerSettings {
                 bind: Some(DEFAULT_BIND.into()),
@@ -871,6 +914,10 @@ impl Layers {
             feeds: FeedsConfig {
                 limit: *limit.value,
                 max_age: self.value(&key::feeds::max_age)?,
+                content: self.value(&key::feeds::content)?,
+                content_by_category: self.value(&key::feeds::content_by_category)?,
+                max_entry_bytes: self.value(&key::feeds::max_entry_bytes)?,
+                max_document_bytes: self.value(&key::feeds::max_document_bytes)?,
             },
             server: ServerConfig {
                 bind: self.value(&key::server::bind)?,
@@ -1308,8 +1355,8 @@ mod tests {
             .collect();
         assert_eq!(
             env_only,
-            ["site.author"],
-            "only the author table is file-only"
+            ["site.author", "feeds.content_by_category"],
+            "only tables are file-only"
         );
         let mut vars: Vec<&str> = SETTINGS.iter().filter_map(|s| s.env).collect();
         assert!(vars.iter().all(|v| v.starts_with("TIDINGS_")), "{vars:?}");
@@ -1336,6 +1383,8 @@ mod tests {
                 "true"
             } else if setting.key == "websub.hub" {
                 "builtin"
+            } else if setting.key == "feeds.content" {
+                "summary"
             } else {
                 "1"
             };

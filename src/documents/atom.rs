@@ -61,7 +61,12 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         }),
         links,
         subtitle: Some(Text::plain(view.description.clone())),
-        entries: view.entries.iter().map(|p| entry(view, p)).collect(),
+        entries: view
+            .entries
+            .iter()
+            .zip(&view.full_content)
+            .map(|(p, &full)| entry(view, p, full))
+            .collect(),
         extensions,
         namespaces,
         lang: view.config.site.language.clone(),
@@ -103,7 +108,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn entry(view: &PageView<'_>, post: &Post) -> Entry {
+fn entry(view: &PageView<'_>, post: &Post, full: bool) -> Entry {
     let body = view.bodies.get(post);
     let lang = view.lang_of(post).map(str::to_owned);
     let mut extensions = ExtensionMap::new();
@@ -140,7 +145,8 @@ fn entry(view: &PageView<'_>, post: &Post) -> Entry {
             lang: lang.clone(),
             ..Text::plain(&*body.summary)
         }),
-        content: Some(Content {
+        // Without content, the summary and the alternate link to the post stand in.
+        content: full.then(|| Content {
             lang,
             value: Some(body.html.to_string()),
             content_type: Some("html".to_owned()),

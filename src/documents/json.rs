@@ -49,7 +49,11 @@ struct JsonItem<'a> {
     id: &'a str,
     url: &'a str,
     title: &'a str,
-    content_html: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<Arc<str>>,
+    /// The summary stands in for content an item does not carry (JSON Feed needs one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<Arc<str>>,
     summary: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
@@ -92,7 +96,12 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
                 url: a.uri.as_deref(),
             })
             .collect(),
-        items: view.entries.iter().map(|p| item(view, p)).collect(),
+        items: view
+            .entries
+            .iter()
+            .zip(&view.full_content)
+            .map(|(p, &full)| item(view, p, full))
+            .collect(),
     };
     // Serializing plain strings into a Vec cannot fail; if it ever did, the error is reported
     // rather than sent as an empty body.
@@ -101,13 +110,14 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         .map_err(RenderError::Json)
 }
 
-fn item<'a>(view: &'a PageView<'_>, post: &'a Post) -> JsonItem<'a> {
+fn item<'a>(view: &'a PageView<'_>, post: &'a Post, full: bool) -> JsonItem<'a> {
     let body = view.bodies.get(post);
     JsonItem {
         id: &post.id,
         url: post.permalink.as_str(),
         title: &post.title,
-        content_html: body.html,
+        content_html: full.then(|| Arc::clone(&body.html)),
+        content_text: (!full).then(|| Arc::clone(&body.summary)),
         summary: body.summary,
         image: post.image.as_ref().map(|u| u.as_str()),
         // The lead image doubles as the banner readers show above the item.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset};
 
-use crate::config::Config;
+use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
 use crate::posts::{Bodies, Post};
 pub use paths::{DocId, Format};
@@ -129,7 +129,30 @@ fn feed_document(
         page,
         pages: feed.archive_pages(ctx.config.feeds.limit),
     };
+    let mut view = view;
     let mut document = render_feed(&view, format, &place)?;
+    // Over the document budget, the oldest entries still carrying content give it up for
+    // their summary, as many at a time as their content would make up the excess, until the
+    // document fits or none is left (entries themselves are never dropped).
+    let budget = ctx.config.feeds.max_document_bytes;
+    while format != Format::Html && document.body.len() > budget {
+        let mut excess = document.body.len() - budget;
+        let mut dropped = false;
+        for i in (0..view.entries.len()).rev() {
+            if excess == 0 {
+                break;
+            }
+            if view.full_content[i] {
+                view.full_content[i] = false;
+                excess = excess.saturating_sub(ctx.bodies.get(&view.entries[i]).html.len());
+                dropped = true;
+            }
+        }
+        if !dropped {
+            break;
+        }
+        document = render_feed(&view, format, &place)?;
+    }
     document.last_modified = document.last_modified.max(feed.changed);
     Ok(Some(document))
 }
@@ -229,6 +252,9 @@ pub(crate) struct PageView<'a> {
     pub(crate) current_url: Option<String>,
     pub(crate) prev_archive: Option<String>,
     pub(crate) next_archive: Option<String>,
+    /// For each entry, whether it carries its full content (else its summary only): the
+    /// feed's content mode, each entry's size, and the document's size decide.
+    pub(crate) full_content: Vec<bool>,
 }
 
 impl<'a> PageView<'a> {
@@ -278,9 +304,21 @@ impl<'a> PageView<'a> {
             // Not "n of total": the total grows, and an archive page's bytes must not.
             title = format!("{title} (archive {n})");
         }
+        let mode = config.feeds.content_of(match &feed.scope {
+            Scope::Category(name) => Some(name.as_str()),
+            Scope::Site | Scope::Tag(_) => None,
+        });
+        let full_content = entries
+            .iter()
+            .map(|post| {
+                mode == ContentMode::Full
+                    && ctx.bodies.get(post).html.len() <= config.feeds.max_entry_bytes
+            })
+            .collect();
         Some(Self {
             config,
             bodies: ctx.bodies,
+            full_content,
             title,
             description: config.site.description.clone(),
             feed_id: format!("tag:{}:{}", config.posts.id_authority, scope_key),

@@ -41,7 +41,12 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         generator: Some(GENERATOR.to_owned()),
         docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
         ttl: Some(ttl.to_string()),
-        items: view.entries.iter().map(|p| item(view, p)).collect(),
+        items: view
+            .entries
+            .iter()
+            .zip(&view.full_content)
+            .map(|(p, &full)| item(view, p, full))
+            .collect(),
         extensions,
         atom_ext: Some(AtomExtension { links }),
         namespaces,
@@ -52,7 +57,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     Ok(with_stylesheet(xml, &view.stylesheet_href))
 }
 
-fn item(view: &PageView<'_>, post: &Post) -> Item {
+fn item(view: &PageView<'_>, post: &Post, full: bool) -> Item {
     let body = view.bodies.get(post);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
@@ -84,7 +89,8 @@ fn item(view: &PageView<'_>, post: &Post) -> Item {
         }),
         // RFC 822 with a four-digit year and the post's own numeric offset.
         pub_date: Some(post.date.to_rfc2822()),
-        content: Some(body.html.to_string()),
+        // Without content, `description` (the summary) and `link` stand in.
+        content: full.then(|| body.html.to_string()),
         // `author` must be an email address in RSS; a name goes in `dc:creator`, and never
         // both, which some readers would show twice.
         dublin_core_ext: post.author.as_ref().map(|a| DublinCoreExtension {

@@ -725,3 +725,116 @@ fn lead_images_reach_every_format_and_content_images_survive_hotlink_checks() {
         feed_rs::parser::parse(&docs[document][..]).unwrap_or_else(|e| panic!("{document}: {e}"));
     }
 }
+
+fn sized_post(i: usize, words: usize, category: &str) -> (String, Vec<u8>) {
+    (
+        format!("2022-01-{:02}-p{i}.md", i + 1),
+        format!(
+            "---\ntitle: Post {i}\ndate: 2022-01-{:02}\ncategories: [{category}]\n---\n{}\n",
+            i + 1,
+            "word ".repeat(words)
+        )
+        .into_bytes(),
+    )
+}
+
+/// Readers refuse large documents (CommaFeed at 5 MiB): a huge post still loads and appears,
+/// as its summary and a link; a document stays under its budget by giving the oldest entries'
+/// content up for their summaries, never by dropping entries.
+#[test]
+fn large_posts_load_and_documents_stay_within_their_budget() {
+    let cfg = config("[site]\nbase_url = \"https://f.example/\"\n");
+    // A 5 MB post loads by default (the old 4 MiB limit refused it).
+    let five_mb = write_posts(&[sized_post(0, 1_000_000, "huge")]);
+    let catalog = crate::support::load(five_mb.path(), &cfg);
+    assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
+    assert_eq!(catalog.post_count(), 1);
+    // A post over the entry budget (256 KiB of HTML) among ordinary ones.
+    let mut posts: Vec<(String, Vec<u8>)> = (0..3).map(|i| sized_post(i, 200, "small")).collect();
+    posts.push(sized_post(3, 60_000, "huge"));
+    let (_, docs) = render_all(write_posts(&posts).path(), &cfg);
+    let atom = String::from_utf8(docs["/category/huge.atom"].clone()).expect("utf-8");
+    assert!(
+        atom.contains("<title>Post 3</title>"),
+        "the huge post is published"
+    );
+    assert!(
+        !atom.contains("<content"),
+        "its content is over the entry budget"
+    );
+    assert!(atom.contains("<summary"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&docs["/category/huge.json"]).expect("json");
+    assert!(json["items"][0].get("content_html").is_none());
+    assert!(
+        json["items"][0]["content_text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("word"))
+    );
+    let small = String::from_utf8(docs["/category/small.atom"].clone()).expect("utf-8");
+    assert_eq!(
+        small.matches("<content").count(),
+        3,
+        "small posts keep their content"
+    );
+
+    // Twenty 200 KB posts: 4 MB of content against a 2 MiB budget.
+    let posts: Vec<(String, Vec<u8>)> = (0..20).map(|i| sized_post(i, 40_000, "news")).collect();
+    let (_, docs) = render_all(write_posts(&posts).path(), &cfg);
+    for path in [
+        "/feed.atom",
+        "/feed.rss",
+        "/feed.json",
+        "/category/news.atom",
+    ] {
+        let body = &docs[path];
+        assert!(
+            body.len() <= 2 * 1024 * 1024,
+            "{path}: {} bytes",
+            body.len()
+        );
+        let parsed = feed_rs::parser::parse(&body[..]).expect("parses");
+        assert_eq!(parsed.entries.len(), 20, "{path}: every entry stays");
+        // The newest keep their content, the oldest carry summaries.
+        let has_content: Vec<bool> = if path.ends_with(".json") {
+            let json: serde_json::Value = serde_json::from_slice(body).expect("json");
+            let items = json["items"].as_array().expect("items");
+            items
+                .iter()
+                .map(|i| i.get("content_html").is_some())
+                .collect()
+        } else {
+            parsed.entries.iter().map(|e| e.content.is_some()).collect()
+        };
+        assert!(
+            has_content[0] && !has_content[19],
+            "{path}: {has_content:?}"
+        );
+        let first_summary_only = has_content.iter().position(|c| !c).expect("some");
+        assert!(
+            has_content[first_summary_only..].iter().all(|c| !c),
+            "{path}: {has_content:?}"
+        );
+    }
+}
+
+#[test]
+fn feeds_can_carry_summaries_only_site_wide_or_per_category() {
+    let posts: Vec<(String, Vec<u8>)> = vec![sized_post(0, 50, "news"), sized_post(1, 50, "sport")];
+    let cfg = config(
+        "[site]\nbase_url = \"https://f.example/\"\n[feeds]\ncontent = \"summary\"\n\
+         [feeds.content_by_category]\nsport = \"full\"\n",
+    );
+    let (_, docs) = render_all(write_posts(&posts).path(), &cfg);
+    let text = |path: &str| String::from_utf8(docs[path].clone()).expect("utf-8");
+    assert!(!text("/feed.atom").contains("<content"));
+    assert!(text("/feed.atom").contains("<summary"));
+    assert!(!text("/feed.rss").contains("content:encoded"));
+    assert!(text("/feed.rss").contains("<description>"));
+    assert!(!text("/category/news.atom").contains("<content"));
+    assert!(
+        text("/category/sport.atom").contains("<content"),
+        "the category's own choice"
+    );
+    assert!(text("/category/sport.rss").contains("content:encoded"));
+}

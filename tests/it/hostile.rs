@@ -637,7 +637,11 @@ fn a_client_that_never_reads_is_disconnected() {
         "---\ntitle: Big\ndate: 2022-05-26\n---\n{}",
         "word ".repeat(400_000)
     );
-    let served = Served::start(&[("big.md", big.as_bytes())], "send_timeout_ms = 1000\n");
+    // (Budgets lifted, so the document really is large.)
+    let served = Served::start(
+        &[("big.md", big.as_bytes())],
+        "send_timeout_ms = 1000\n[feeds]\nmax_entry_bytes = 100000000\nmax_document_bytes = 100000000\n",
+    );
     let mut stream = std::net::TcpStream::connect(served.running.addr).expect("connect");
     // Pipelined requests, and never a byte read.
     for _ in 0..16 {
