@@ -6,8 +6,6 @@ WORKDIR /build
 # the (slow) compile layer.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-# The feed stylesheet is compiled into the binary (include_str!), so the build needs it too.
-COPY assets ./assets
 # --locked: the image must contain exactly the dependency versions that were reviewed and tested.
 RUN cargo build --release --locked
 

@@ -35,7 +35,7 @@ pub enum ExportError {
     BadOut(PathBuf),
     /// `--out` holds something that is not an earlier export, which a build would delete.
     #[error(
-        "{0} exists and is not a tidings export (it has no feeds.opml and feed.xsl); \
+        "{0} exists and is not a tidings export (it has no feeds.opml and feed.html); \
          choose another --out, or pass --force to replace it"
     )]
     NotAnExport(PathBuf),
@@ -171,12 +171,14 @@ pub fn export(
 }
 
 /// Whether a build may replace what is at `out`: nothing, an empty folder, or an earlier
-/// export (every export has `feeds.opml` and `feed.xsl` at its top).
+/// export (every export has `feeds.opml` and `feed.html` at its top; those of versions with
+/// the XSL stylesheet had `feed.xsl` instead).
 fn replaceable(out: &Path) -> bool {
     match std::fs::read_dir(out) {
         Ok(mut entries) => {
             entries.next().is_none()
-                || (out.join("feeds.opml").is_file() && out.join("feed.xsl").is_file())
+                || (out.join("feeds.opml").is_file()
+                    && (out.join("feed.html").is_file() || out.join("feed.xsl").is_file()))
         }
         Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     }

@@ -28,8 +28,6 @@ pub enum Kind {
     Opml,
     /// The HTML index.
     Index,
-    /// The XSL stylesheet.
-    Stylesheet,
     /// `/healthz`.
     Healthz,
     /// `/metrics`.
@@ -50,7 +48,6 @@ impl Kind {
             Kind::Archive => "archive",
             Kind::Opml => "opml",
             Kind::Index => "index",
-            Kind::Stylesheet => "stylesheet",
             Kind::Healthz => "healthz",
             Kind::Metrics => "metrics",
             Kind::Stats => "stats",
@@ -81,8 +78,6 @@ pub enum Format {
     Opml,
     /// HTML.
     Html,
-    /// XSL.
-    Xsl,
     /// Not a document.
     None,
 }
@@ -96,7 +91,6 @@ impl Format {
             Format::Json => "json",
             Format::Opml => "opml",
             Format::Html => "html",
-            Format::Xsl => "xsl",
             Format::None => "none",
         }
     }

@@ -8,7 +8,7 @@ use atom_syndication::{
 };
 use bytes::Bytes;
 
-use super::{GENERATOR, PageView, RenderError, with_stylesheet};
+use super::{GENERATOR, PageView, RenderError};
 use crate::posts::{Author, Post};
 
 pub(crate) const FH_NS: &str = "http://purl.org/syndication/history/1.0";
@@ -85,7 +85,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     if view.is_archive {
         archive_marker_first(&mut xml);
     }
-    Ok(with_stylesheet(xml, &view.stylesheet_href))
+    Ok(Bytes::from(xml))
 }
 
 /// The writer puts feed extensions after the entries; RFC 4287's schema has every feed-level

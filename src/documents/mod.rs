@@ -1,5 +1,5 @@
 //! Documents: feeds turned into bytes — RSS 2.0, Atom 1.0, JSON Feed 1.1, OPML 2.0, the HTML
-//! index and the stylesheet.
+//! index and each feed's HTML page.
 //!
 //! [`render`] is a pure function of (config, feeds, document id): no clock, no file system,
 //! no network. That is what makes the bytes identical run after run and machine after
@@ -27,9 +27,6 @@ use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
 use crate::posts::{Bodies, Post};
 pub use paths::{DocId, Format};
-
-/// The XSL stylesheet that makes feeds readable in a browser (served at `/feed.xsl`).
-pub const STYLESHEET: &str = include_str!("../../assets/feed.xsl");
 
 /// The generator named in every feed.
 pub const GENERATOR: &str = "tidings";
@@ -101,11 +98,6 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
             body: index::render(ctx),
             media_type: "text/html",
             last_modified: last_modified(&ctx.feeds.site),
-        })),
-        DocId::Stylesheet => Ok(Some(Document {
-            body: Bytes::from_static(STYLESHEET.as_bytes()),
-            media_type: "text/xsl",
-            last_modified: None,
         })),
     }
 }
@@ -193,7 +185,7 @@ fn last_modified(site: &Feed) -> Option<DateTime<FixedOffset>> {
 /// jekyll-feed's paths.
 pub fn all(ctx: Context<'_>) -> Vec<DocId> {
     let limit = ctx.config.feeds.limit;
-    let mut ids = vec![DocId::Index, DocId::Opml, DocId::Stylesheet];
+    let mut ids = vec![DocId::Index, DocId::Opml];
     for feed in ctx.feeds.iter() {
         for format in Format::ALL.into_iter().chain([Format::Html]) {
             ids.push(DocId::current(feed.scope.clone(), format));
@@ -245,7 +237,6 @@ pub(crate) struct PageView<'a> {
     pub(crate) feed_id: String,
     pub(crate) self_url: String,
     pub(crate) home_url: String,
-    pub(crate) stylesheet_href: String,
     pub(crate) entries: &'a [Arc<Post>],
     pub(crate) updated: Option<DateTime<FixedOffset>>,
     pub(crate) is_archive: bool,
@@ -324,7 +315,6 @@ impl<'a> PageView<'a> {
             feed_id: format!("tag:{}:{}", config.posts.id_authority, scope_key),
             self_url: feed_url(config, &self_path),
             home_url: config.site.url.to_string(),
-            stylesheet_href: format!("{}feed.xsl", config.site.base_url.path()),
             entries,
             updated: Feed::last_change(entries),
             is_archive: matches!(page, Page::Archive(_)),
@@ -355,43 +345,6 @@ impl<'a> PageView<'a> {
         self.updated
             .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
     }
-}
-
-/// The `<?xml-stylesheet?>` instruction placed after the XML declaration of RSS and Atom.
-///
-/// The href is a path on the feed host, not an absolute URL: browsers apply only same-origin
-/// stylesheets, and the feed host is by definition the origin the feed was fetched from.
-pub(crate) fn with_stylesheet(xml: Vec<u8>, href: &str) -> Bytes {
-    let pi = format!(
-        "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>\n",
-        escape_attr(href)
-    );
-    let decl_end = if xml.starts_with(b"<?xml") {
-        xml.windows(2).position(|w| w == b"?>").map(|i| i + 2)
-    } else {
-        None
-    };
-    let mut out = Vec::with_capacity(xml.len() + pi.len() + 40);
-    match decl_end {
-        Some(end) => {
-            out.extend_from_slice(&xml[..end]);
-            out.push(b'\n');
-            out.extend_from_slice(pi.as_bytes());
-            let rest = &xml[end..];
-            out.extend_from_slice(rest.strip_prefix(b"\n").unwrap_or(rest));
-        }
-        None => {
-            out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-            out.extend_from_slice(pi.as_bytes());
-            out.extend_from_slice(&xml);
-        }
-    }
-    Bytes::from(out)
-}
-
-/// Escapes text for an XML or HTML attribute value or text node.
-pub(crate) fn escape_attr(s: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(s)
 }
 
 /// An image's media type, from its file extension; `None` when the name does not say.

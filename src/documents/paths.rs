@@ -7,7 +7,7 @@
 //! | `/feed/archive/{n}.{ext}` | archive page `n` of the site feed (1 = oldest) |
 //! | `/category/{name}/archive/{n}.{ext}`, `/tag/{name}/archive/{n}.{ext}` | archive pages |
 //! | `/feed.xml`, `/feed/{category}.xml` | jekyll-feed compatible Atom |
-//! | `/feeds.opml`, `/`, `/feed.xsl` | OPML list, HTML index, stylesheet |
+//! | `/feeds.opml`, `/` | OPML list, HTML index |
 //!
 //! Names are percent-encoded UTF-8 with everything but RFC 3986's unreserved characters
 //! escaped, so a `/` in a name is `%2F` and never a path separator, and only the last dot of
@@ -90,8 +90,6 @@ pub enum DocId {
     Opml,
     /// `/`.
     Index,
-    /// `/feed.xsl`.
-    Stylesheet,
 }
 
 impl DocId {
@@ -126,7 +124,6 @@ impl DocId {
             DocId::JekyllFeed(Some(c)) => format!("/feed/{}.xml", encode(c)),
             DocId::Opml => "/feeds.opml".to_owned(),
             DocId::Index => "/".to_owned(),
-            DocId::Stylesheet => "/feed.xsl".to_owned(),
         }
     }
 
@@ -137,7 +134,6 @@ impl DocId {
         match path {
             "/" => return Some(DocId::Index),
             "/feeds.opml" => return Some(DocId::Opml),
-            "/feed.xsl" => return Some(DocId::Stylesheet),
             "/feed.xml" => return Some(DocId::JekyllFeed(None)),
             _ => {}
         }
@@ -259,12 +255,7 @@ mod tests {
             let j = DocId::JekyllFeed(Some(name.into()));
             assert_eq!(DocId::parse(&j.path()), Some(j));
         }
-        for id in [
-            DocId::Index,
-            DocId::Opml,
-            DocId::Stylesheet,
-            DocId::JekyllFeed(None),
-        ] {
+        for id in [DocId::Index, DocId::Opml, DocId::JekyllFeed(None)] {
             assert_eq!(DocId::parse(&id.path()), Some(id));
         }
     }

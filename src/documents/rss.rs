@@ -10,7 +10,7 @@ use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::atom::{FH_NS, MEDIA_NS, archive_links, link};
-use super::{GENERATOR, PageView, RenderError, text_as_html, with_stylesheet};
+use super::{GENERATOR, PageView, RenderError, text_as_html};
 use crate::posts::Post;
 
 pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
@@ -54,7 +54,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     };
     // See atom.rs: writing to a Vec only fails on a writer bug, which is reported.
     let xml = channel.write_to(Vec::new()).map_err(RenderError::Rss)?;
-    Ok(with_stylesheet(xml, &view.stylesheet_href))
+    Ok(Bytes::from(xml))
 }
 
 fn item(view: &PageView<'_>, post: &Post, full: bool) -> Item {

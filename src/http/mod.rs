@@ -611,7 +611,7 @@ fn audience_scope(id: &DocId) -> Option<Cow<'_, Scope>> {
         DocId::Feed { scope, .. } => Some(Cow::Borrowed(scope)),
         DocId::JekyllFeed(None) => Some(Cow::Owned(Scope::Site)),
         DocId::JekyllFeed(Some(c)) => Some(Cow::Owned(Scope::Category(c.clone()))),
-        DocId::Index | DocId::Opml | DocId::Stylesheet => None,
+        DocId::Index | DocId::Opml => None,
     }
 }
 
@@ -637,7 +637,6 @@ fn classify(path: &str, id: Option<&DocId>) -> (Kind, metrics::Format) {
         Some(DocId::JekyllFeed(_)) => (Kind::Feed, metrics::Format::Atom),
         Some(DocId::Opml) => (Kind::Opml, metrics::Format::Opml),
         Some(DocId::Index) => (Kind::Index, metrics::Format::Html),
-        Some(DocId::Stylesheet) => (Kind::Stylesheet, metrics::Format::Xsl),
         None => (Kind::Unknown, metrics::Format::None),
     }
 }

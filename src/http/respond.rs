@@ -213,7 +213,6 @@ fn with_charset(media_type: &'static str) -> HeaderValue {
         "application/xml" => "application/xml; charset=utf-8",
         "text/x-opml" => "text/x-opml; charset=utf-8",
         "text/html" => "text/html; charset=utf-8",
-        "text/xsl" => "text/xsl; charset=utf-8",
         other => {
             return HeaderValue::from_str(&format!("{other}; charset=utf-8"))
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));

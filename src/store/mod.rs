@@ -43,7 +43,7 @@ pub struct Snapshot {
     /// Why the content directory cannot be read, while it cannot: this version is then the
     /// last good state, kept serving until the directory is back.
     pub content_error: Option<String>,
-    /// Subscription documents, the index, OPML, the stylesheet: a handful per feed, requested
+    /// Subscription documents, feed pages, the index, OPML: a handful per feed, requested
     /// all the time, so kept for this version and carried over to the next — within a byte
     /// bound, because a thousand feeds of large entries, each requested once, would otherwise
     /// hold gigabytes.
@@ -399,7 +399,6 @@ fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
         DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
         DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
         DocId::Index | DocId::Opml => !affected.is_empty(),
-        DocId::Stylesheet => false,
     }
 }
 

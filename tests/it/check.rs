@@ -212,7 +212,7 @@ fn build_writes_everything_names_bad_posts_and_fails() {
     for file in [
         "index.html",
         "feeds.opml",
-        "feed.xsl",
+        "feed.html",
         "feed.atom",
         "feed.rss",
         "feed.json",

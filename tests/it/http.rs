@@ -148,7 +148,7 @@ fn head_answers_like_get_without_a_body() {
         "/category/news.json",
         "/feeds.opml",
         "/",
-        "/feed.xsl",
+        "/feed.html",
         "/nope",
     ] {
         for enc in ["identity", "gzip", "br"] {
@@ -188,7 +188,7 @@ fn content_types_carry_a_charset() {
         ("/feed/news.xml", "application/atom+xml; charset=utf-8"),
         ("/feeds.opml", "text/x-opml; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),
-        ("/feed.xsl", "text/xsl; charset=utf-8"),
+        ("/feed.html", "text/html; charset=utf-8"),
         (
             "/tag/%E5%B1%B1%E8%A5%BF%E6%99%9A%E6%8A%A5%E6%96%B0%E9%97%BB.rss",
             "application/rss+xml; charset=utf-8",
