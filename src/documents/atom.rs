@@ -85,7 +85,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     if view.is_archive {
         archive_marker_first(&mut xml);
     }
-    Ok(Bytes::from(xml))
+    Ok(Bytes::from(super::hex_ampersands(xml)))
 }
 
 /// The writer puts feed extensions after the entries; RFC 4287's schema has every feed-level

@@ -347,6 +347,41 @@ impl<'a> PageView<'a> {
     }
 }
 
+/// Writes every escaped ampersand of an XML document as `&#x26;` instead of `&amp;`, outside
+/// CDATA sections (where `&amp;` is literal text). Parsers read the same characters either way;
+/// the W3C feed validator, though, takes `&` followed by a letter or digit in plain text
+/// (`15项&3项`) for undeclared HTML unless the source line shows a hexadecimal character
+/// reference, which tells it the ampersand was meant.
+pub(crate) fn hex_ampersands(xml: Vec<u8>) -> Vec<u8> {
+    const AMP: &[u8] = b"&amp;";
+    const HEX: &[u8] = b"&#x26;";
+    const CDATA_OPEN: &[u8] = b"<![CDATA[";
+    const CDATA_CLOSE: &[u8] = b"]]>";
+    if !xml.windows(AMP.len()).any(|w| w == AMP) {
+        return xml;
+    }
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 64);
+    let mut i = 0;
+    while i < xml.len() {
+        let rest = &xml[i..];
+        if rest.starts_with(CDATA_OPEN) {
+            let end = rest
+                .windows(CDATA_CLOSE.len())
+                .position(|w| w == CDATA_CLOSE)
+                .map_or(rest.len(), |at| at + CDATA_CLOSE.len());
+            out.extend_from_slice(&rest[..end]);
+            i += end;
+        } else if rest.starts_with(AMP) {
+            out.extend_from_slice(HEX);
+            i += AMP.len();
+        } else {
+            out.push(xml[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// An image's media type, from its file extension; `None` when the name does not say.
 pub(crate) fn image_type(url: &url::Url) -> Option<&'static str> {
     let ext = url.path().rsplit_once('.')?.1.to_ascii_lowercase();

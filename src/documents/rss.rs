@@ -54,7 +54,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     };
     // See atom.rs: writing to a Vec only fails on a writer bug, which is reported.
     let xml = channel.write_to(Vec::new()).map_err(RenderError::Rss)?;
-    Ok(Bytes::from(xml))
+    Ok(Bytes::from(super::hex_ampersands(xml)))
 }
 
 fn item(view: &PageView<'_>, post: &Post, full: bool) -> Item {

@@ -841,3 +841,51 @@ fn feeds_can_carry_summaries_only_site_wide_or_per_category() {
     );
     assert!(text("/category/sport.rss").contains("content:encoded"));
 }
+
+/// `15项&3项` in plain text: the W3C validator warns of undeclared HTML when an `&` before a
+/// letter or digit sits on a line without a hexadecimal character reference, so ampersands
+/// go out as `&#x26;` — and every parser still reads `15项&3项`.
+#[test]
+fn ampersands_in_text_are_hex_references_and_read_the_same() {
+    let dir = site(&[(
+        "2022-05-26-amp.md",
+        "---\ntitle: 15项&3项\ndate: 2022-05-26\ncategories: [A&B]\n---\n成果15项&3项，见<a href=\"https://x.example/?a=1&b=2\">此</a>。\n"
+            .as_bytes(),
+    )]);
+    let cfg = config("[site]\nbase_url = \"https://f.example/\"\n");
+    let (_, docs) = render_all(dir.path(), &cfg);
+    for path in ["/feed.atom", "/feed.rss", "/category/A%26B.atom"] {
+        let raw = String::from_utf8(docs[path].clone()).expect("utf-8");
+        // Outside CDATA (RSS keeps HTML there as it is), no `&amp;` is left.
+        let outside_cdata: String = raw
+            .split("<![CDATA[")
+            .map(|part| part.split_once("]]>").map_or(part, |(_, after)| after))
+            .collect();
+        assert!(!outside_cdata.contains("&amp;"), "{path}: {raw}");
+        assert!(raw.contains("15项&#x26;3项"), "{path}");
+        let parsed = feed_rs::parser::parse(&docs[path][..]).expect("parses");
+        let entry = &parsed.entries[0];
+        assert_eq!(
+            entry.title.as_ref().map(|t| t.content.as_str()),
+            Some("15项&3项"),
+            "{path}"
+        );
+        // RSS descriptions are HTML, so there the summary's `&` is the HTML `&amp;`.
+        let summary = entry
+            .summary
+            .as_ref()
+            .map(|s| s.content.clone())
+            .unwrap_or_default();
+        let written = if path.ends_with(".rss") {
+            "15项&amp;3项"
+        } else {
+            "15项&3项"
+        };
+        assert!(summary.contains(written), "{path}: {summary}");
+        let doc = roxmltree::Document::parse(&raw).expect("well-formed");
+        assert!(
+            doc.descendants().any(|n| n.text() == Some("15项&3项")),
+            "{path}: an XML parser reads the title as written"
+        );
+    }
+}
