@@ -524,3 +524,62 @@ fn an_edit_that_keeps_the_date_reaches_newsboat() {
         reader.output()
     );
 }
+
+/// feedparser (behind many readers and aggregators) reads what readers must see: titles with
+/// ampersands as written, lead images as Media RSS thumbnails and RSS enclosures, and an entry
+/// over the size budget as its summary, in both XML formats, without a parse error.
+#[test]
+fn feedparser_reads_titles_images_and_budgeted_entries() {
+    let big = format!(
+        "---\ntitle: Big\ndate: 2022-05-25\n---\n{}\n",
+        "word ".repeat(60_000)
+    );
+    let served = Served::start_reachable(
+        &[
+            (
+                "2022-05-26-amp.md",
+                "---\ntitle: 15项&3项\ndate: 2022-05-26\nimage: /i/lead.jpg\n---\n正文。\n"
+                    .as_bytes(),
+            ),
+            ("2022-05-25-big.md", big.as_bytes()),
+        ],
+        "",
+    );
+    let base = format!("http://{}", served.running.addr);
+    let urls = [format!("{base}/feed.atom"), format!("{base}/feed.rss")];
+    let run = std::process::Command::new(crate::websub::peer_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/feedparser_read.py"))
+        .args(&urls)
+        .output()
+        .expect("run feedparser");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let feeds: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).expect("json");
+    for feed in &feeds {
+        assert_eq!(feed["bozo"], false, "{feed}");
+        let entries = feed["entries"].as_array().expect("entries");
+        assert_eq!(entries[0]["title"], "15项&3项", "{feed}");
+        assert_eq!(entries[0]["has_content"], true);
+        assert_eq!(
+            entries[0]["thumbnails"][0], "https://site.test/i/lead.jpg",
+            "{feed}"
+        );
+        assert_eq!(entries[1]["title"], "Big");
+        assert_eq!(
+            entries[1]["has_content"], false,
+            "over the entry budget: {feed}"
+        );
+        assert!(
+            entries[1]["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("word"))
+        );
+    }
+    assert_eq!(
+        feeds[1]["entries"][0]["enclosures"][0], "https://site.test/i/lead.jpg",
+        "RSS enclosure"
+    );
+}

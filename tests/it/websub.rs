@@ -172,7 +172,7 @@ fn without_hubs_nothing_is_advertised() {
 }
 
 /// The Python with flask-websub and Celery that `scripts/test` prepares.
-fn peer_python() -> std::path::PathBuf {
+pub(crate) fn peer_python() -> std::path::PathBuf {
     let python = std::env::var_os("TIDINGS_TEST_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
