@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    Config, ConfigError, DEFAULT_CONFIG_PATH, Layer, Layers, ServerSettings, Settings, SiteSettings,
+    Config, ConfigError, DEFAULT_CONFIG_PATH, IdScheme, Layer, Layers, LogFormat, ServerSettings,
+    Settings, SiteSettings, jekyll,
 };
 use crate::export::Replace;
 use crate::load::Catalog;
@@ -32,30 +33,41 @@ pub enum CliError {
     /// The service could not start or failed.
     #[error(transparent)]
     Serve(#[from] crate::service::ServeError),
+    /// The content directory is missing or unreadable.
+    #[error(transparent)]
+    Content(#[from] crate::load::ContentDirError),
 }
 
 #[derive(Debug, Parser)]
 #[command(
     name = "tidings",
     version,
-    about = "Publishes Jekyll-style posts as RSS, Atom and JSON feeds"
+    about = "Publishes Jekyll-style posts as RSS, Atom and JSON feeds",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
-    /// What to do; `serve` when omitted, so `cargo run --release` serves the sample site.
+    /// What to do; `serve` when omitted (with `serve`'s options), so `cargo run --release`
+    /// serves the sample site.
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// `serve`'s options, which the bare command takes too.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on [env: TIDINGS_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    bind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve every feed over HTTP, rebuilding as the content changes.
-    Serve {
-        #[command(flatten)]
-        common: CommonArgs,
-        /// Address to listen on [default: 127.0.0.1:8080]
-        #[arg(long, value_name = "HOST:PORT")]
-        bind: Option<String>,
-    },
+    Serve(ServeArgs),
     /// Write every document to a folder, for a static host or CDN.
     Build {
         #[command(flatten)]
@@ -80,22 +92,25 @@ struct CommonArgs {
     /// Configuration file [default: config/tidings.toml, if present]
     #[arg(long, value_name = "FILE", env = "TIDINGS_CONFIG")]
     config: Option<PathBuf>,
-    /// Content directory [default: feeds]
+    /// Content directory, with the site's _config.yml [env: TIDINGS_CONTENT] [default: feeds]
     #[arg(long, value_name = "DIR")]
     content: Option<PathBuf>,
     /// Feed base URL: where tidings is reached (self links, OPML, archives)
+    /// [env: TIDINGS_BASE_URL] [default: http:// and the listen address]
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 }
 
 impl CommonArgs {
-    /// Merges defaults < file < environment < flags into one [`Config`]. The flag layer is
-    /// these flags with `command_flags`, the settings only one command has flags for, over them.
+    /// Merges defaults < the site's `_config.yml` < file < environment < flags into one
+    /// [`Config`]. The flag layer is these flags with `command_flags`, the settings only one
+    /// command has flags for, over them. The site's layer is read from the content directory
+    /// the other layers name. An unset base URL follows the listen address.
     fn resolve(
         &self,
         env: impl Fn(&str) -> Option<String>,
         command_flags: Settings,
-    ) -> Result<Config, ConfigError> {
+    ) -> Result<Config, CliError> {
         let (path, explicit) = match &self.config {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
@@ -110,12 +125,60 @@ impl CommonArgs {
             ..Settings::default()
         };
         flags.merge(command_flags);
-        Layers::new()
+        let env = Settings::from_env(env)?;
+        let operator = Layers::new()
+            .with(Layer::File(path.clone()), file.clone())
+            .with(Layer::Env, env.clone())
+            .with(Layer::Flags, flags.clone());
+        let content = operator.content_dir();
+        let site = jekyll::read(&content)?;
+        let bind = operator.bind();
+        let following = Settings {
+            site: SiteSettings {
+                base_url: Some(format!("http://{bind}/")),
+                ..SiteSettings::default()
+            },
+            ..Settings::default()
+        };
+        let layers = Layers::new()
+            .with(Layer::Default, following)
+            .with(Layer::Site(content.join(jekyll::FILE_NAME)), site)
             .with(Layer::File(path), file)
-            .with(Layer::Env, Settings::from_env(env)?)
-            .with(Layer::Flags, flags)
-            .resolve()
+            .with(Layer::Env, env)
+            .with(Layer::Flags, flags);
+        let mut config = layers.resolve()?;
+        crate::load::require_content_dir(&config.content_dir)?;
+        let defaulted = |key| matches!(layers.layer_of(key), None | Some(Layer::Default));
+        config.site.base_url_follows_bind = defaulted("site.base_url");
+        if config.site.base_url_follows_bind && bind_is_wildcard(&bind) {
+            warn(&format!(
+                "listening on {bind} with no site.base_url: feeds will link to {}, which readers \
+                 cannot reach; set site.base_url (TIDINGS_BASE_URL, --base-url) to the public address",
+                config.site.base_url
+            ));
+        }
+        if config.posts.id_scheme == IdScheme::Tag && defaulted("posts.id_authority") {
+            warn(&format!(
+                "entry ids are minted under the placeholder authority `{}`; ids are permanent, so \
+                 before anyone subscribes set `tidings: {{id_authority: \"example.org,2024\"}}` in \
+                 {} (or posts.id_authority) to a domain you own and a date",
+                config.posts.id_authority,
+                content.join(jekyll::FILE_NAME).display()
+            ));
+        }
+        Ok(config)
     }
+}
+
+/// A one-off warning before logging starts (settings are read before the log is set up).
+fn warn(message: &str) {
+    eprintln!("tidings: warning: {message}");
+}
+
+/// Whether `bind` listens on every interface, so its address is not one readers use.
+fn bind_is_wildcard(bind: &str) -> bool {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
+    matches!(host, "0.0.0.0" | "[::]" | "::" | "")
 }
 
 /// Runs the command line `args` (program name first). Returns the process exit code:
@@ -138,21 +201,14 @@ where
         }
     };
     let env = |k: &str| std::env::var(k).ok();
-    let command = cli.command.unwrap_or(Command::Serve {
-        common: CommonArgs {
-            config: std::env::var_os("TIDINGS_CONFIG").map(PathBuf::from),
-            content: None,
-            base_url: None,
-        },
-        bind: None,
-    });
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     match command {
         Command::Check { common } => {
             let config = common.resolve(env, Settings::default())?;
             let mut out = std::io::stdout().lock();
             check(&config, &mut out)
         }
-        Command::Serve { common, bind } => {
+        Command::Serve(ServeArgs { common, bind }) => {
             let bind = Settings {
                 server: ServerSettings {
                     bind,
@@ -161,7 +217,7 @@ where
                 ..Settings::default()
             };
             let config = common.resolve(env, bind)?;
-            init_logging();
+            init_logging(config.server.log_format);
             crate::service::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -179,14 +235,22 @@ where
 
 /// Logs go to stderr; the level comes from `TIDINGS_LOG` (`info` by default), in
 /// `tracing-subscriber`'s filter syntax (`debug`, `tidings=debug,actix_server=warn`, ...).
-fn init_logging() {
+/// Text is coloured only when stderr is a terminal and `NO_COLOR` is unset or empty: a file,
+/// journald or `docker logs` gets plain lines. JSON lines are for log shippers.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(colour).try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 /// `tidings build`: writes every document under `out`; names the posts that failed to load

@@ -39,6 +39,37 @@ pub enum ExportError {
          choose another --out, or pass --force to replace it"
     )]
     NotAnExport(PathBuf),
+    /// The new export would hold far fewer posts than the one it replaces: a mistyped
+    /// `--content`, a half-synced folder or a broken site, not an editor's deletions.
+    #[error(
+        "{out} holds an export of {before} posts and this build has {after}; refusing to \
+         replace it with fewer than half (check --content, or pass --force)"
+    )]
+    LostPosts {
+        /// The folder.
+        out: PathBuf,
+        /// Posts in the export there now.
+        before: usize,
+        /// Posts this build would write.
+        after: usize,
+    },
+}
+
+/// Written at the top of every export: what it holds, so the next build can tell an export
+/// that lost most of its posts from an editor's deletions.
+pub const MANIFEST: &str = "tidings-export.json";
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Manifest {
+    posts: usize,
+}
+
+/// The posts an export at `out` holds, if it says.
+fn posts_in(out: &Path) -> Option<usize> {
+    let text = std::fs::read(out.join(MANIFEST)).ok()?;
+    serde_json::from_slice::<Manifest>(&text)
+        .ok()
+        .map(|m| m.posts)
 }
 
 /// What an export may replace at `--out`.
@@ -74,6 +105,17 @@ pub fn export(
         return Err(ExportError::NotAnExport(out.to_owned()));
     }
     let catalog = Catalog::load(Arc::new(config.clone()), now);
+    let posts = catalog.post_count();
+    if replace == Replace::ExportsOnly
+        && let Some(before) = posts_in(out)
+        && posts * 2 < before
+    {
+        return Err(ExportError::LostPosts {
+            out: out.to_owned(),
+            before,
+            after: posts,
+        });
+    }
     let bodies = Bodies::default();
     let ctx = Context {
         config,
@@ -127,6 +169,12 @@ pub fn export(
             .collect()
     });
     progress.finish_and_clear();
+    let manifest = serde_json::to_vec(&Manifest { posts }).unwrap_or_default();
+    let written = written.and_then(|w| {
+        let path = staging.join(MANIFEST);
+        std::fs::write(&path, &manifest).map_err(|source| ExportError::Write { path, source })?;
+        Ok(w)
+    });
     let written = match written {
         Ok(w) => w,
         Err(e) => {

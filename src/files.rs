@@ -244,7 +244,11 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
 /// The directory `dir` leads to, canonical; why not, when it cannot be read as one.
 pub fn readable_dir(dir: &Path) -> Result<PathBuf, String> {
     match dir.canonicalize() {
-        Ok(root) if root.is_dir() => Ok(root),
+        // A directory that cannot be listed (no read permission) is as good as missing.
+        Ok(root) if root.is_dir() => match std::fs::read_dir(&root) {
+            Ok(_) => Ok(root),
+            Err(e) => Err(e.to_string()),
+        },
         Ok(_) => Err("it is not a directory".to_owned()),
         Err(e) => Err(e.to_string()),
     }

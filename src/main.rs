@@ -8,7 +8,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // Exit 1 means "ran, and found bad posts"; a command that could not run at all
             // (bad settings, unwritable output) is told apart by 2.
-            eprintln!("tidings: {e:#}");
+            // Every error's message already ends with its cause; printing the chain as well
+            // would say it twice.
+            eprintln!("tidings: {e}");
             ExitCode::from(2)
         }
     }

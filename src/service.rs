@@ -197,12 +197,32 @@ fn give_back_memory() {
 pub fn run(config: Config) -> Result<(), ServeError> {
     raise_open_file_limit();
     let listener = bind(&config.server.bind)?;
+    let mut config = config;
+    let follows = config.site.base_url_follows_bind;
+    if follows
+        && let Ok(addr) = listener.local_addr()
+        && let Ok(url) = url::Url::parse(&format!("http://{addr}/"))
+    {
+        // The address really listened on (a port 0 becomes the port chosen).
+        if config.site.url == config.site.base_url {
+            config.site.url = url.clone();
+        }
+        config.site.base_url = url;
+    }
     let base_url = config.site.base_url.clone();
     let running = Running::start(config, listener)?;
-    tracing::info!(
-        "listening on http://{}/ (feeds at {base_url})",
-        running.addr
-    );
+    if follows {
+        tracing::info!(
+            "listening on http://{}/ (feeds at {base_url}, the listen address: set site.base_url \
+             to publish another)",
+            running.addr
+        );
+    } else {
+        tracing::info!(
+            "listening on http://{}/ (feeds at {base_url})",
+            running.addr
+        );
+    }
     let hangups = running.rescanner().map(Hangups::start);
     let result = running.wait();
     if let Some(Some(hangups)) = hangups {

@@ -20,6 +20,27 @@ use crate::files::{self, FileError, ReadError, Stamp};
 use crate::posts::{self, Loaded, PostError, Source};
 pub use catalog::{Catalog, Delta};
 
+/// The content directory cannot be read: nothing can be loaded from it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the content directory {path}: {reason}")]
+pub struct ContentDirError {
+    /// The directory as configured.
+    pub path: std::path::PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// Checks, before any command runs, that the content directory is there and can be read, so
+/// every command refuses a missing one the same way instead of publishing nothing.
+pub fn require_content_dir(dir: &std::path::Path) -> Result<(), ContentDirError> {
+    files::readable_dir(dir)
+        .map(|_| ())
+        .map_err(|reason| ContentDirError {
+            path: dir.to_owned(),
+            reason,
+        })
+}
+
 /// Why a file is not an entry: the file could not be read, or its bytes are not a post.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {

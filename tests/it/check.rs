@@ -333,3 +333,300 @@ fn build_never_replaces_a_folder_that_is_not_an_export_without_force() {
     // Now it is an export: the next build replaces it without --force.
     assert!(build(&[]).status.success());
 }
+
+/// Runs `tidings serve` until its "listening" line, returning the child, the address and
+/// everything it logged so far.
+fn serve_until_listening(cmd: &mut Command) -> (std::process::Child, std::net::SocketAddr, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tidings");
+    let stop = |child: &mut std::process::Child, why: &str| -> ! {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{why}");
+    };
+    let Some(stderr) = child.stderr.take() else {
+        stop(&mut child, "no stderr")
+    };
+    let mut stderr = std::io::BufReader::new(stderr);
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            stop(
+                &mut child,
+                &format!("tidings stopped before listening: {log}"),
+            );
+        }
+        log.push_str(&line);
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            let Some(addr) = rest.split('/').next().and_then(|a| a.parse().ok()) else {
+                stop(&mut child, &format!("no address in {line}"))
+            };
+            // Keep draining stderr so the child never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
+                    sink.clear();
+                }
+            });
+            return (child, addr, log);
+        }
+    }
+}
+
+#[test]
+fn a_site_is_published_under_its_own_identity_never_the_samples() {
+    // Run from the repository, whose config/tidings.toml serves the sample site: the user's
+    // site must not borrow any of the sample's identity.
+    let dir = site(&[
+        (
+            "_config.yml",
+            b"title: My Blog\nurl: https://blog.example\nbaseurl: /notes\nlang: en\n\
+              timezone: Europe/Paris\nauthor: Ann\ntidings:\n  id_authority: blog.example,2024\n",
+        ),
+        (
+            "_posts/2024-03-01-hello.md",
+            b"---\ntitle: Hello\ndate: 2024-03-01 10:00\n---\nHi.\n",
+        ),
+    ]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = tidings()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--content"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(out.path().join("site"))
+        .output()
+        .expect("run tidings");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("placeholder"),
+        "an authority is set: {stderr}"
+    );
+    let atom = std::fs::read_to_string(out.path().join("site/feed.atom")).expect("feed");
+    assert!(atom.contains("<title>My Blog</title>"), "{atom}");
+    assert!(
+        atom.contains("tag:blog.example,2024:_posts/2024-03-01-hello.md"),
+        "{atom}"
+    );
+    assert!(
+        atom.contains("https://blog.example/notes/2024/03/01/hello.html"),
+        "{atom}"
+    );
+    assert!(
+        atom.contains("2024-03-01T10:00:00+01:00"),
+        "Paris time: {atom}"
+    );
+    assert!(atom.contains("<name>Ann</name>"), "{atom}");
+    assert!(atom.contains("xml:lang=\"en\""), "{atom}");
+    for sample in ["山西", "finews", "zh-CN", "+08:00"] {
+        assert!(
+            !atom.contains(sample),
+            "the sample's {sample} leaked: {atom}"
+        );
+    }
+}
+
+#[test]
+fn content_without_identity_gets_neutral_defaults_and_one_warning() {
+    let dir = site(&[(
+        "2024-03-01-a.md",
+        b"---\ntitle: A\ndate: 2024-03-01\n---\nx",
+    )]);
+    let run = tidings()
+        .args(["check", "--config", "/dev/null", "--content"])
+        .arg(dir.path())
+        .output()
+        .expect("run tidings");
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        stderr.matches("placeholder authority").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("id_authority"), "names the key: {stderr}");
+}
+
+#[test]
+fn a_missing_content_directory_stops_every_command_alike() {
+    let missing = tempfile::tempdir().expect("tempdir").path().join("typo");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut messages = Vec::new();
+    for command in [
+        vec!["check"],
+        vec!["build", "--out"],
+        vec!["serve", "--bind", "127.0.0.1:0"],
+    ] {
+        let mut cmd = tidings();
+        cmd.args(&command);
+        if command[0] == "build" {
+            cmd.arg(out.path().join("site"));
+        }
+        let run = cmd
+            .args(["--config", "/dev/null", "--content"])
+            .arg(&missing)
+            .output()
+            .expect("run tidings");
+        assert_eq!(run.status.code(), Some(2), "{command:?}");
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(
+            stderr.contains("cannot read the content directory"),
+            "{stderr}"
+        );
+        messages.push(stderr);
+    }
+    assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:?}");
+    assert!(!out.path().join("site").exists(), "nothing written");
+}
+
+#[test]
+fn build_refuses_to_replace_an_export_with_one_that_lost_most_posts() {
+    let posts: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| {
+            (
+                format!("2024-03-0{}-p{i}.md", i + 1),
+                format!("---\ntitle: P{i}\ndate: 2024-03-0{}\n---\nx", i + 1).into_bytes(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = posts
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let full = site(&files);
+    let few = site(&files[..2]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let build = |content: &std::path::Path, extra: &[&str]| {
+        tidings()
+            .args(["build", "--config", "/dev/null", "--content"])
+            .arg(content)
+            .arg("--out")
+            .arg(out.path().join("site"))
+            .args(extra)
+            .output()
+            .expect("run tidings")
+    };
+    assert!(build(full.path(), &[]).status.success());
+    // One post deleted is an editor's business.
+    std::fs::remove_file(full.path().join(&posts[5].0)).expect("remove");
+    assert!(build(full.path(), &[]).status.success());
+    // Two of five is not.
+    let refused = build(few.path(), &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("export of 5 posts and this build has 2"),
+        "{stderr}"
+    );
+    let feed = std::fs::read_to_string(out.path().join("site/feed.atom")).expect("feed");
+    assert_eq!(feed.matches("<entry>").count(), 5, "left as it was");
+    assert!(build(few.path(), &["--force"]).status.success());
+}
+
+#[test]
+fn settings_mistakes_are_said_once_and_plainly() {
+    let run = tidings()
+        .args(["check", "--config", "/dev/null", "--bind", "8080"])
+        .output()
+        .expect("run tidings");
+    // `check` has no --bind; the bare command and `serve` do.
+    assert_eq!(run.status.code(), Some(2));
+    let run = tidings()
+        .args([
+            "serve",
+            "--config",
+            "/dev/null",
+            "--bind",
+            "8080",
+            "--content",
+        ])
+        .arg(sample_dir())
+        .output()
+        .expect("run tidings");
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("expected HOST:PORT"), "{stderr}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let run = tidings()
+        .args([
+            "serve",
+            "--config",
+            "/dev/null",
+            "--bind",
+            &addr,
+            "--content",
+        ])
+        .arg(sample_dir())
+        .output()
+        .expect("run tidings");
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("in use").count(), 1, "said once: {stderr}");
+}
+
+#[test]
+fn the_base_url_follows_the_listen_address_and_logs_are_plain_off_a_terminal() {
+    // The bare command takes serve's flags.
+    let mut cmd = tidings();
+    cmd.args([
+        "--config",
+        "/dev/null",
+        "--bind",
+        "127.0.0.1:0",
+        "--content",
+    ])
+    .arg(sample_dir())
+    .env("TIDINGS_WATCH", "off");
+    let (mut child, addr, log) = serve_until_listening(&mut cmd);
+    assert!(log.contains(&format!("feeds at http://{addr}/")), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes in a pipe: {log:?}"
+    );
+    crate::support::wait_for("the first load", std::time::Duration::from_secs(10), || {
+        crate::support::request(addr, "GET", "/healthz", &[]).status == 200
+    });
+    let feed = crate::support::request(addr, "GET", "/feed.atom", &[]).text();
+    assert!(
+        feed.contains(&format!("href=\"http://{addr}/feed.atom\" rel=\"self\"")),
+        "{feed}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // JSON lines for log shippers.
+    let mut cmd = tidings();
+    cmd.args([
+        "serve",
+        "--config",
+        "/dev/null",
+        "--bind",
+        "127.0.0.1:0",
+        "--content",
+    ])
+    .arg(sample_dir())
+    .env("TIDINGS_WATCH", "off")
+    .env("TIDINGS_LOG_FORMAT", "json");
+    let (mut child, _, log) = serve_until_listening(&mut cmd);
+    let last = log.lines().last().expect("a line");
+    let json: serde_json::Value = serde_json::from_str(last).expect("a JSON line");
+    assert!(
+        json["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("listening")),
+        "{json}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

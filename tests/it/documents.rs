@@ -315,7 +315,12 @@ fn two_builds_are_byte_identical() {
     };
     let a = files(&out1.path().join("site"));
     let b = files(&out2.path().join("site"));
-    assert_eq!(a.len(), first.len(), "one file per document");
+    assert_eq!(
+        a.len(),
+        first.len() + 1,
+        "one file per document, and the manifest"
+    );
+    assert!(a.contains_key(tidings::export::MANIFEST));
     assert!(a == b, "exports differ");
     for (path, body) in &first {
         let id = DocId::parse(path).expect("path parses");

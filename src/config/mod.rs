@@ -11,6 +11,7 @@
 //! shape, the environment mapping and the key names used in error messages together, so a
 //! setting cannot exist in one layer and be missing from another by accident.
 
+pub mod jekyll;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,8 @@ pub enum ConfigError {
 pub enum Layer {
     /// The built-in defaults.
     Default,
+    /// The site's own `_config.yml`, in the content directory.
+    Site(PathBuf),
     /// A TOML config file.
     File(PathBuf),
     /// TOML text handed over directly (tests, embedders), not read from a file.
@@ -84,6 +87,7 @@ impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Layer::Default => f.write_str("built-in default"),
+            Layer::Site(path) => write!(f, "site config {}", path.display()),
             Layer::File(path) => write!(f, "config file {}", path.display()),
             Layer::Text => f.write_str("config text"),
             Layer::Env => f.write_str("environment"),
@@ -157,6 +161,9 @@ pub struct SiteConfig {
     pub timezone: Tz,
     /// Author used when a post names none.
     pub author: Option<AuthorConfig>,
+    /// Whether `base_url` was left unset and so follows the listen address (the service then
+    /// takes the address it really listens on, port 0 included).
+    pub base_url_follows_bind: bool,
 }
 
 /// A person, as written in the config file.
@@ -263,6 +270,16 @@ pub enum HubMode {
     Builtin,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Lines for people (coloured only on a terminal).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 /// Push through WebSub (W3C Recommendation, 2018).
 #[derive(Debug, Clone, Default)]
 pub struct WebsubConfig {
@@ -310,6 +327,8 @@ pub struct ServerConfig {
     pub max_waiting_renders: usize,
     /// Milliseconds a client may leave the bytes sent to it unread before it is disconnected.
     pub send_timeout_ms: u64,
+    /// How log lines are written.
+    pub log_format: LogFormat,
 }
 
 /// Declares every setting once. From one table it generates the partial [`Settings`] type
@@ -520,6 +539,8 @@ settings! {
         max_waiting_renders: usize => [env "TIDINGS_MAX_WAITING_RENDERS"],
         /// Time a client may leave sent bytes unread, milliseconds.
         send_timeout_ms: u64 => [env "TIDINGS_SEND_TIMEOUT_MS"],
+        /// Log line format.
+        log_format: LogFormat => [env "TIDINGS_LOG_FORMAT"],
     }
 
     /// `[websub]`: push to subscribers through WebSub hubs.
@@ -598,6 +619,7 @@ impl Settings {
                 keep_alive_ms: Some(5_000),
                 max_waiting_renders: Some(1_024),
                 send_timeout_ms: Some(30_000),
+                log_format: Some(LogFormat::Text),
             },
             websub: WebsubSettings {
                 hubs: Some(Vec::new()),
@@ -805,6 +827,19 @@ impl Layers {
         self.from.get(key)
     }
 
+    /// The content directory these layers name (before validation: the other layers may be
+    /// read from it).
+    pub fn content_dir(&self) -> PathBuf {
+        self.get(&key::content)
+            .map_or_else(|| PathBuf::from(DEFAULT_CONTENT_DIR), |c| c.value.clone())
+    }
+
+    /// The listen address these layers name.
+    pub fn bind(&self) -> String {
+        self.get(&key::server::bind)
+            .map_or_else(|| DEFAULT_BIND.to_owned(), |b| b.value.clone())
+    }
+
     fn get<T>(&self, field: &'static Field<T>) -> Option<Found<'_, T>> {
         (field.get)(&self.merged).map(|value| Found {
             value,
@@ -838,6 +873,17 @@ impl Layers {
         let limit = self.require(&key::feeds::limit)?;
         if *limit.value == 0 {
             return Err(limit.invalid("a feed needs at least one entry per page"));
+        }
+        let bind = self.require(&key::server::bind)?;
+        let port = bind
+            .value
+            .rsplit_once(':')
+            .filter(|(host, _)| !host.is_empty())
+            .and_then(|(_, port)| port.parse::<u16>().ok());
+        if port.is_none() {
+            return Err(bind.invalid(
+                "expected HOST:PORT, such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080",
+            ));
         }
         let max_connections = self.require(&key::server::max_connections)?;
         if *max_connections.value == 0 {
@@ -902,6 +948,7 @@ impl Layers {
                     .map(str::to_owned),
                 timezone,
                 author: self.get(&key::site::author).map(|a| a.value.clone()),
+                base_url_follows_bind: false,
             },
             posts: PostsConfig {
                 permalink: self.value(&key::posts::permalink)?,
@@ -929,6 +976,7 @@ impl Layers {
                 keep_alive_ms: self.value(&key::server::keep_alive_ms)?,
                 max_waiting_renders: self.value(&key::server::max_waiting_renders)?,
                 send_timeout_ms: self.value(&key::server::send_timeout_ms)?,
+                log_format: self.value(&key::server::log_format)?,
             },
             websub: WebsubConfig {
                 hubs,
@@ -1152,6 +1200,9 @@ mod tests {
             ("[site]\nbase_url = \"https://x.org/?q\"", "site.base_url"),
             ("[feeds]\nlimit = 0", "feeds.limit"),
             ("[server]\nmax_connections = 0", "server.max_connections"),
+            ("[server]\nbind = \"8080\"", "server.bind"),
+            ("[server]\nbind = \":8080\"", "server.bind"),
+            ("[server]\nbind = \"localhost:http\"", "server.bind"),
             (
                 "[websub]\nlease_min_seconds = 0",
                 "websub.lease_min_seconds",
@@ -1385,6 +1436,8 @@ mod tests {
                 "builtin"
             } else if setting.key == "feeds.content" {
                 "summary"
+            } else if setting.key == "server.log_format" {
+                "json"
             } else {
                 "1"
             };
@@ -1395,7 +1448,7 @@ mod tests {
 
     #[test]
     fn the_readme_table_lists_every_setting_with_its_variable_and_flag() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let mut rows = Vec::new();
         for line in readme.lines() {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -1451,18 +1504,58 @@ mod tests {
 
     #[test]
     fn the_repository_config_file_is_valid() {
-        let file = Settings::from_toml(include_str!("../config/tidings.toml")).unwrap();
+        let file = Settings::from_toml(include_str!("../../config/tidings.toml")).unwrap();
         let layers = Layers::new().with(Layer::File(DEFAULT_CONFIG_PATH.into()), file);
-        let c = layers.resolve().unwrap();
-        assert_eq!(c.site.timezone, chrono_tz::Asia::Shanghai);
-        assert!(c.site.author.is_some());
-        // It sets every key, so it documents every key.
+        layers.resolve().unwrap();
+        // It sets every service key, so it documents every one; the site's identity is the
+        // content's (`_config.yml`), and the base URL follows the listen address.
         for setting in SETTINGS {
+            let origin = layers.layer_of(setting.key);
+            if IDENTITY.contains(&setting.key) || setting.key == "site.base_url" {
+                assert!(
+                    matches!(origin, None | Some(Layer::Default)),
+                    "{}",
+                    setting.key
+                );
+            } else {
+                let file = Layer::File(DEFAULT_CONFIG_PATH.into());
+                assert_eq!(origin, Some(&file), "{}", setting.key);
+            }
+        }
+    }
+
+    /// What a site's `_config.yml` says, and so what the service's own file leaves alone.
+    const IDENTITY: &[&str] = &[
+        "site.title",
+        "site.description",
+        "site.url",
+        "site.language",
+        "site.timezone",
+        "site.author",
+        "posts.permalink",
+        "posts.id_scheme",
+        "posts.id_authority",
+    ];
+
+    #[test]
+    fn the_sample_site_carries_its_own_identity() {
+        let site = jekyll::read(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds"))).unwrap();
+        let file = Settings::from_toml(include_str!("../../config/tidings.toml")).unwrap();
+        let layers = Layers::new()
+            .with(Layer::Site("feeds/_config.yml".into()), site)
+            .with(Layer::File(DEFAULT_CONFIG_PATH.into()), file);
+        let c = layers.resolve().unwrap();
+        assert_eq!(c.site.title, "山西新闻镜像");
+        assert_eq!(c.site.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.site.language.as_deref(), Some("zh-CN"));
+        assert_eq!(c.site.url.as_str(), "https://finews.withounder.com/");
+        assert_eq!(c.posts.id_authority, "finews.withounder.com,2022");
+        assert!(c.site.author.is_some());
+        for key in IDENTITY {
             assert_eq!(
-                layers.layer_of(setting.key),
-                Some(&Layer::File(DEFAULT_CONFIG_PATH.into())),
-                "{}",
-                setting.key
+                layers.layer_of(key),
+                Some(&Layer::Site("feeds/_config.yml".into())),
+                "{key}"
             );
         }
     }
