@@ -84,6 +84,9 @@ enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Ask the service running on this machine whether it is ready (`/healthz` on the
+    /// address the settings name): exit 0 if so, 1 if not. For container health checks.
+    Health(ServeArgs),
 }
 
 /// Options every command takes.
@@ -101,16 +104,32 @@ struct CommonArgs {
     base_url: Option<String>,
 }
 
+/// The layers the operator gives (file, environment, flags), kept apart so the site's own
+/// layer can go beneath them.
+struct OperatorLayers {
+    path: PathBuf,
+    file: Settings,
+    env: Settings,
+    flags: Settings,
+}
+
+impl OperatorLayers {
+    fn merged(&self) -> Layers {
+        Layers::new()
+            .with(Layer::File(self.path.clone()), self.file.clone())
+            .with(Layer::Env, self.env.clone())
+            .with(Layer::Flags, self.flags.clone())
+    }
+}
+
 impl CommonArgs {
-    /// Merges defaults < the site's `_config.yml` < file < environment < flags into one
-    /// [`Config`]. The flag layer is these flags with `command_flags`, the settings only one
-    /// command has flags for, over them. The site's layer is read from the content directory
-    /// the other layers name. An unset base URL follows the listen address.
-    fn resolve(
+    /// The file, environment and flag layers. The flag layer is these flags with
+    /// `command_flags`, the settings only one command has flags for, over them.
+    fn operator(
         &self,
         env: impl Fn(&str) -> Option<String>,
         command_flags: Settings,
-    ) -> Result<Config, CliError> {
+    ) -> Result<OperatorLayers, ConfigError> {
         let (path, explicit) = match &self.config {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
@@ -125,11 +144,24 @@ impl CommonArgs {
             ..Settings::default()
         };
         flags.merge(command_flags);
-        let env = Settings::from_env(env)?;
-        let operator = Layers::new()
-            .with(Layer::File(path.clone()), file.clone())
-            .with(Layer::Env, env.clone())
-            .with(Layer::Flags, flags.clone());
+        Ok(OperatorLayers {
+            path,
+            file,
+            env: Settings::from_env(env)?,
+            flags,
+        })
+    }
+
+    /// Merges defaults < the site's `_config.yml` < file < environment < flags into one
+    /// [`Config`]. The site's layer is read from the content directory the other layers name.
+    /// An unset base URL follows the listen address.
+    fn resolve(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        command_flags: Settings,
+    ) -> Result<Config, CliError> {
+        let given = self.operator(env, command_flags)?;
+        let operator = given.merged();
         let content = operator.content_dir();
         let site = jekyll::read(&content)?;
         let bind = operator.bind();
@@ -143,9 +175,9 @@ impl CommonArgs {
         let layers = Layers::new()
             .with(Layer::Default, following)
             .with(Layer::Site(content.join(jekyll::FILE_NAME)), site)
-            .with(Layer::File(path), file)
-            .with(Layer::Env, env)
-            .with(Layer::Flags, flags);
+            .with(Layer::File(given.path), given.file)
+            .with(Layer::Env, given.env)
+            .with(Layer::Flags, given.flags);
         let mut config = layers.resolve()?;
         crate::load::require_content_dir(&config.content_dir)?;
         let defaulted = |key| matches!(layers.layer_of(key), None | Some(Layer::Default));
@@ -167,6 +199,49 @@ impl CommonArgs {
             ));
         }
         Ok(config)
+    }
+}
+
+/// The flag layer of `--bind`.
+fn bind_flag(bind: Option<String>) -> Settings {
+    Settings {
+        server: ServerSettings {
+            bind,
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    }
+}
+
+/// `tidings health`: 0 when the service at `bind` answers `/healthz` with 200 within a few
+/// seconds, 1 otherwise. A wildcard address is asked on loopback.
+fn health(bind: &str) -> ExitCode {
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind, "8080"));
+    let host = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "[::]" | "::" => "[::1]",
+        other => other,
+    };
+    let timeout = std::time::Duration::from_secs(2);
+    let answer = format!("{host}:{port}")
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .and_then(|addr| std::net::TcpStream::connect_timeout(&addr, timeout).ok())
+        .and_then(|mut stream| {
+            stream.set_read_timeout(Some(timeout)).ok()?;
+            stream
+                .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .ok()?;
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).ok()?;
+            Some(head)
+        });
+    match answer {
+        Some(head) if head.ends_with(b" 200") => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
     }
 }
 
@@ -203,20 +278,17 @@ where
     let env = |k: &str| std::env::var(k).ok();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     match command {
+        Command::Health(ServeArgs { common, bind }) => {
+            let layers = common.operator(env, bind_flag(bind))?.merged();
+            Ok(health(&layers.bind()))
+        }
         Command::Check { common } => {
             let config = common.resolve(env, Settings::default())?;
             let mut out = std::io::stdout().lock();
             check(&config, &mut out)
         }
         Command::Serve(ServeArgs { common, bind }) => {
-            let bind = Settings {
-                server: ServerSettings {
-                    bind,
-                    ..ServerSettings::default()
-                },
-                ..Settings::default()
-            };
-            let config = common.resolve(env, bind)?;
+            let config = common.resolve(env, bind_flag(bind))?;
             init_logging(config.server.log_format);
             crate::service::run(config)?;
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 mod browser;
 mod check;
+mod container;
 mod documents;
 mod hostile;
 mod http;
