@@ -184,8 +184,9 @@ impl CommonArgs {
         config.site.base_url_follows_bind = defaulted("site.base_url");
         if config.site.base_url_follows_bind && bind_is_wildcard(&bind) {
             warn(&format!(
-                "listening on {bind} with no site.base_url: feeds will link to {}, which readers \
-                 cannot reach; set site.base_url (TIDINGS_BASE_URL, --base-url) to the public address",
+                "server.bind is {bind} and there is no site.base_url: feeds link to {}, which \
+                 readers cannot reach; set site.base_url (TIDINGS_BASE_URL, --base-url) to the \
+                 public address",
                 config.site.base_url
             ));
         }

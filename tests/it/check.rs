@@ -450,6 +450,30 @@ fn content_without_identity_gets_neutral_defaults_and_one_warning() {
         "{stderr}"
     );
     assert!(stderr.contains("id_authority"), "names the key: {stderr}");
+    assert!(!stderr.contains("base_url"), "{stderr}");
+    // Listening everywhere without a public address is worth a word too.
+    let run = tidings()
+        .args(["check", "--config", "/dev/null", "--content"])
+        .arg(dir.path())
+        .env("TIDINGS_BIND", "0.0.0.0:8080")
+        .output()
+        .expect("run tidings");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("no site.base_url"), "{stderr}");
+    // And every flag's help names its variable.
+    let help = tidings()
+        .args(["serve", "--help"])
+        .output()
+        .expect("run tidings");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for var in [
+        "TIDINGS_CONFIG",
+        "TIDINGS_CONTENT",
+        "TIDINGS_BASE_URL",
+        "TIDINGS_BIND",
+    ] {
+        assert!(help.contains(var), "{var} in {help}");
+    }
 }
 
 #[test]
