@@ -340,10 +340,13 @@ pub fn build(
     }
     writeln!(
         log,
-        "wrote {} documents ({} bytes) to {}",
+        "{}: {} documents ({} bytes): {} written, {} unchanged, {} removed",
+        out.display(),
         report.documents,
         report.bytes,
-        out.display()
+        report.written,
+        report.kept,
+        report.removed
     )?;
     if report.errors.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -85,10 +85,17 @@ pub enum Replace {
 /// What an export did.
 #[derive(Debug)]
 pub struct ExportReport {
-    /// Documents written.
+    /// Documents in the export.
     pub documents: usize,
-    /// Bytes written.
+    /// Bytes of the export's documents.
     pub bytes: u64,
+    /// Files written because their bytes are new.
+    pub written: usize,
+    /// Files the earlier export had with the same bytes: kept as they were (same file, same
+    /// modification time), so a sync tool sees no change.
+    pub kept: usize,
+    /// Files of the earlier export that the new one no longer has.
+    pub removed: usize,
     /// Posts that failed to load (everything else was still written).
     pub errors: Vec<LoadError>,
 }
@@ -139,13 +146,13 @@ pub fn export(
     };
 
     let files = unique_files(&ids);
-    let written: Result<Vec<u64>, ExportError> = load::pool().install(|| {
+    let written: Result<Vec<(u64, bool)>, ExportError> = load::pool().install(|| {
         files
             .par_iter()
             .map(|(id, rel)| {
                 let bytes = match documents::render(ctx, id) {
                     Ok(Some(doc)) => doc.body,
-                    Ok(None) => return Ok(0),
+                    Ok(None) => return Ok((0, false)),
                     // A document that cannot be serialized fails the export rather than
                     // leaving an empty file behind.
                     Err(e) => {
@@ -159,12 +166,15 @@ pub fn export(
                 if let Some(parent) = path.parent() {
                     create_dir(parent)?;
                 }
-                std::fs::write(&path, &bytes).map_err(|source| ExportError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+                let kept = keep_if_same(&out.join(rel), &path, &bytes);
+                if !kept {
+                    std::fs::write(&path, &bytes).map_err(|source| ExportError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
                 progress.inc(1);
-                Ok(bytes.len() as u64)
+                Ok((bytes.len() as u64, kept))
             })
             .collect()
     });
@@ -172,7 +182,10 @@ pub fn export(
     let manifest = serde_json::to_vec(&Manifest { posts }).unwrap_or_default();
     let written = written.and_then(|w| {
         let path = staging.join(MANIFEST);
-        std::fs::write(&path, &manifest).map_err(|source| ExportError::Write { path, source })?;
+        if !keep_if_same(&out.join(MANIFEST), &path, &manifest) {
+            std::fs::write(&path, &manifest)
+                .map_err(|source| ExportError::Write { path, source })?;
+        }
         Ok(w)
     });
     let written = match written {
@@ -206,14 +219,21 @@ pub fn export(
         }
         remove_if_exists(&previous)
     };
+    let removed = files_under(out)
+        .iter()
+        .filter(|rel| !staging.join(rel).exists())
+        .count();
     if let Err(e) = swap() {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
 
     Ok(ExportReport {
-        documents: written.iter().filter(|&&b| b > 0).count(),
-        bytes: written.iter().sum(),
+        documents: written.iter().filter(|(b, _)| *b > 0).count(),
+        bytes: written.iter().map(|(b, _)| b).sum(),
+        written: written.iter().filter(|(b, kept)| *b > 0 && !kept).count(),
+        kept: written.iter().filter(|(_, kept)| *kept).count(),
+        removed,
         errors: catalog.errors(),
     })
 }
@@ -230,6 +250,61 @@ fn replaceable(out: &Path) -> bool {
         }
         Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     }
+}
+
+/// Puts the earlier export's `old` file at `new` when it already holds exactly `bytes`: the
+/// same file (a hard link, so its modification time and inode stay), which sync tools then
+/// skip. Whether it did; when it did not, the caller writes the bytes.
+fn keep_if_same(old: &Path, new: &Path, bytes: &[u8]) -> bool {
+    let Ok(meta) = std::fs::metadata(old) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() != bytes.len() as u64 {
+        return false;
+    }
+    if std::fs::read(old).ok().as_deref() != Some(bytes) {
+        return false;
+    }
+    if std::fs::hard_link(old, new).is_ok() {
+        return true;
+    }
+    // No hard links here (some file systems): a copy with the old modification time.
+    let copied = std::fs::copy(old, new).is_ok()
+        && meta.modified().is_ok_and(|when| {
+            std::fs::File::options()
+                .write(true)
+                .open(new)
+                .and_then(|f| f.set_modified(when))
+                .is_ok()
+        });
+    if !copied {
+        let _ = std::fs::remove_file(new);
+    }
+    copied
+}
+
+/// Every file under `root`, relative to it (none when it does not exist).
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => walk(root, &path, out),
+                Ok(t) if t.is_file() => {
+                    if let Ok(rel) = path.strip_prefix(root) {
+                        out.push(rel.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
 }
 
 /// Assigns each document its file. Two documents can only collide through names that

@@ -654,3 +654,64 @@ fn the_base_url_follows_the_listen_address_and_logs_are_plain_off_a_terminal() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A build into an earlier export rewrites only what changed: unchanged files keep their
+/// bytes, inode and modification time (rsync and object-storage syncs skip them), a vanished
+/// feed's files go, and the counts say so.
+#[test]
+fn a_build_rewrites_only_what_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = site(&[
+        (
+            "2024-03-01-a.md",
+            b"---\ntitle: A\ndate: 2024-03-01\ncategories: [news]\n---\nx",
+        ),
+        (
+            "2024-03-02-b.md",
+            b"---\ntitle: B\ndate: 2024-03-02\ncategories: [sport]\n---\ny",
+        ),
+    ]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let site_dir = out.path().join("site");
+    let build = || {
+        let run = tidings()
+            .args(["build", "--config", "/dev/null", "--content"])
+            .arg(dir.path())
+            .arg("--out")
+            .arg(&site_dir)
+            .output()
+            .expect("run tidings");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let stamp = |rel: &str| {
+        let m = std::fs::metadata(site_dir.join(rel)).expect(rel);
+        (m.ino(), m.modified().expect("mtime"))
+    };
+    let first = build();
+    assert!(first.contains(" 0 unchanged, 0 removed"), "{first}");
+    let (news, site_feed) = (stamp("category/news.atom"), stamp("feed.atom"));
+    let again = build();
+    assert!(again.contains(" 0 written,"), "nothing changed: {again}");
+    assert_eq!(stamp("category/news.atom"), news);
+    assert_eq!(stamp("feed.atom"), site_feed);
+
+    // The sport post goes: its feeds go, the site feed changes, news stays as it was.
+    std::fs::remove_file(dir.path().join("2024-03-02-b.md")).expect("remove");
+    let after = build();
+    assert!(!site_dir.join("category/sport.atom").exists());
+    assert_eq!(stamp("category/news.atom"), news, "untouched");
+    assert_ne!(stamp("feed.atom"), site_feed, "rewritten");
+    let removed: usize = after
+        .rsplit(" removed")
+        .nth(1)
+        .and_then(|s| s.rsplit(", ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a removed count");
+    // sport's three formats and its page, and jekyll-feed's alias.
+    assert_eq!(removed, 5, "{after}");
+}
