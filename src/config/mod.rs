@@ -214,6 +214,16 @@ pub struct FeedsConfig {
     pub limit: usize,
     /// Seconds a client may cache a document (`Cache-Control: max-age`, RSS `ttl` in minutes).
     pub max_age: u32,
+    /// Seconds shared caches (CDNs, Varnish) may keep a document (`s-maxage`); 0 leaves it to
+    /// `max_age`.
+    pub s_maxage: u32,
+    /// Seconds a cache may serve a document past its age while it revalidates (RFC 5861).
+    pub stale_while_revalidate: u32,
+    /// Seconds a cache may serve a document past its age when tidings cannot answer (RFC 5861).
+    pub stale_if_error: u32,
+    /// Seconds clients and caches may keep a full archive page (one the next page follows):
+    /// its entries never change again.
+    pub archive_max_age: u32,
     /// Whether entries carry their full content or only their summary.
     pub content: ContentMode,
     /// Categories whose feeds choose otherwise than `content`.
@@ -509,6 +519,14 @@ settings! {
         limit: usize => [env "TIDINGS_LIMIT"],
         /// Seconds clients may cache.
         max_age: u32 => [env "TIDINGS_MAX_AGE"],
+        /// Seconds shared caches may keep a document.
+        s_maxage: u32 => [env "TIDINGS_S_MAXAGE"],
+        /// Stale-while-revalidate, seconds.
+        stale_while_revalidate: u32 => [env "TIDINGS_STALE_WHILE_REVALIDATE"],
+        /// Stale-if-error, seconds.
+        stale_if_error: u32 => [env "TIDINGS_STALE_IF_ERROR"],
+        /// Max-age of full archive pages, seconds.
+        archive_max_age: u32 => [env "TIDINGS_ARCHIVE_MAX_AGE"],
         /// Full content or summaries.
         content: ContentMode => [env "TIDINGS_FEEDS_CONTENT"],
         /// Per-category choice of full content or summaries. A table: file only.
@@ -604,6 +622,10 @@ impl Settings {
             feeds: FeedsSettings {
                 limit: Some(20),
                 max_age: Some(300),
+                s_maxage: Some(0),
+                stale_while_revalidate: Some(60),
+                stale_if_error: Some(86_400),
+                archive_max_age: Some(86_400),
                 content: Some(ContentMode::Full),
                 content_by_category: Some(BTreeMap::new()),
                 max_entry_bytes: Some(256 * 1024),
@@ -961,6 +983,10 @@ impl Layers {
             feeds: FeedsConfig {
                 limit: *limit.value,
                 max_age: self.value(&key::feeds::max_age)?,
+                s_maxage: self.value(&key::feeds::s_maxage)?,
+                stale_while_revalidate: self.value(&key::feeds::stale_while_revalidate)?,
+                stale_if_error: self.value(&key::feeds::stale_if_error)?,
+                archive_max_age: self.value(&key::feeds::archive_max_age)?,
                 content: self.value(&key::feeds::content)?,
                 content_by_category: self.value(&key::feeds::content_by_category)?,
                 max_entry_bytes: self.value(&key::feeds::max_entry_bytes)?,

@@ -472,7 +472,7 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
         req,
         &id,
         lookup,
-        snapshot.config.feeds.max_age,
+        respond::cache_control(&snapshot.config.feeds, is_full_archive(&snapshot, &id)),
         link,
         vary,
         shared,
@@ -528,6 +528,21 @@ fn representation(asked: &DocId, client: Client) -> (DocId, respond::Vary) {
     }
 }
 
+/// Whether `id` is an archive page the next page follows: its entries never change again.
+fn is_full_archive(snapshot: &crate::store::Snapshot, id: &DocId) -> bool {
+    match id {
+        DocId::Feed {
+            scope,
+            page: Page::Archive(n),
+            ..
+        } => snapshot
+            .feeds
+            .get(scope)
+            .is_some_and(|feed| *n < feed.archive_pages(snapshot.config.feeds.limit)),
+        _ => false,
+    }
+}
+
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
 /// `self`, on every feed document (archive pages too); `None` without hubs.
 fn discovery(config: &crate::config::Config, id: &DocId) -> Option<header::HeaderValue> {
@@ -561,7 +576,7 @@ fn answer(
     req: &HttpRequest,
     id: &DocId,
     lookup: Lookup,
-    max_age: u32,
+    cache: header::HeaderValue,
     link: Option<header::HeaderValue>,
     vary: respond::Vary,
     shared: &Shared,
@@ -592,7 +607,7 @@ fn answer(
         doc.last_modified,
     );
     let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
-    respond::document(&doc, headers, max_age, link, outcome, coding, vary)
+    respond::document(&doc, headers, cache, link, outcome, coding, vary)
 }
 
 /// Logs and counts a server-side failure.
@@ -685,7 +700,7 @@ mod tests {
             &req,
             &DocId::Index,
             lookup,
-            300,
+            header::HeaderValue::from_static("public, max-age=300"),
             None,
             respond::Vary::Encoding,
             shared,

@@ -134,17 +134,36 @@ fn etag(fingerprint: &Fingerprint) -> [u8; 36] {
     tag
 }
 
-/// `public, max-age=N`.
-fn cache_control(max_age: u32) -> HeaderValue {
-    HeaderValue::try_from(format!("public, max-age={max_age}"))
-        .unwrap_or(HeaderValue::from_static("no-cache"))
+/// What caches may do with a document: subscription documents (and pages, the index, OPML)
+/// for `max_age` (and `s-maxage` for shared caches, when set), then stale while they
+/// revalidate or while tidings fails (RFC 5861); a full archive page, which never changes
+/// again, for `archive_max_age`.
+pub(super) fn cache_control(feeds: &crate::config::FeedsConfig, full_archive: bool) -> HeaderValue {
+    let mut value = if full_archive {
+        format!("public, max-age={}", feeds.archive_max_age)
+    } else {
+        format!("public, max-age={}", feeds.max_age)
+    };
+    if !full_archive && feeds.s_maxage > 0 {
+        value.push_str(&format!(", s-maxage={}", feeds.s_maxage));
+    }
+    if feeds.stale_while_revalidate > 0 {
+        value.push_str(&format!(
+            ", stale-while-revalidate={}",
+            feeds.stale_while_revalidate
+        ));
+    }
+    if feeds.stale_if_error > 0 {
+        value.push_str(&format!(", stale-if-error={}", feeds.stale_if_error));
+    }
+    HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("no-cache"))
 }
 
 /// A document response.
 pub(super) fn document(
     doc: &Rendered,
     headers: DocumentHeaders,
-    max_age: u32,
+    cache: HeaderValue,
     link: Option<HeaderValue>,
     outcome: Outcome,
     coding: Coding,
@@ -158,7 +177,7 @@ pub(super) fn document(
     let mut builder = start(
         status,
         Policy::Document {
-            cache_control: cache_control(max_age),
+            cache_control: cache,
             vary,
         },
     );

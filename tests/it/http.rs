@@ -22,8 +22,11 @@ fn small_site() -> Served {
 
 fn assert_cache_headers(r: &Response, etag: &str) {
     assert_eq!(r.header("etag"), Some(etag));
-    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
-    // RSS and Atom also vary by `Accept` (browsers get `application/xml`).
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=300, stale-while-revalidate=60, stale-if-error=86400")
+    );
+    // Feed URLs also vary by `Accept` (browsers get the HTML page).
     assert_eq!(r.header("vary"), Some("Accept, Accept-Encoding"));
 }
 
@@ -521,6 +524,20 @@ fn archive_pages_are_served_and_survive_newer_edits() {
     };
     let first = s.get("/category/news/archive/1.atom");
     assert_eq!(first.status, 200);
+    // A full archive page (page 2 follows it) never changes again: caches keep it long; the
+    // newest archive page and the subscription document change, so theirs stay short.
+    let long = "public, max-age=86400, stale-while-revalidate=60, stale-if-error=86400";
+    assert_eq!(first.header("cache-control"), Some(long));
+    let short = "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400";
+    assert_eq!(
+        s.get("/category/news/archive/2.atom")
+            .header("cache-control"),
+        Some(short)
+    );
+    assert_eq!(
+        s.get("/category/news.atom").header("cache-control"),
+        Some(short)
+    );
     assert_eq!(
         titles(&first),
         ["Post 2", "Post 1"],
@@ -690,5 +707,20 @@ fn the_operator_sees_who_reads_which_feed() {
         "tidings_feed_reported_subscribers{kind=\"category\"} 3",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
+
+#[test]
+fn a_cdn_operator_sets_the_cache_policy() {
+    let s = Served::start(
+        &[("a.md", &post("First", "2022-05-26 07:32:30 +0800", "news"))],
+        "[feeds]\nmax_age = 60\ns_maxage = 600\nstale_while_revalidate = 30\nstale_if_error = 0\n",
+    );
+    for path in ["/feed.atom", "/category/news.html", "/feeds.opml", "/"] {
+        assert_eq!(
+            s.get(path).header("cache-control"),
+            Some("public, max-age=60, s-maxage=600, stale-while-revalidate=30"),
+            "{path}"
+        );
     }
 }
