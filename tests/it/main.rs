@@ -2,6 +2,7 @@
 //! capability end to end; `support` holds the shared helpers.
 
 mod browser;
+mod caches;
 mod check;
 mod container;
 mod documents;
