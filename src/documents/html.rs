@@ -99,9 +99,9 @@ fn subscribe(formats: &[(Format, String)]) -> Markup {
             }
             dl {
                 @for (format, url) in formats {
-                    dt { (label(*format)) }
+                    dt { (format.label()) }
                     dd {
-                        input readonly value=(readable(url)) aria-label=(format!("{} address", label(*format)));
+                        input readonly value=(readable(url)) aria-label=(format!("{} address", format.label()));
                     }
                 }
             }
@@ -184,15 +184,6 @@ fn navigation(view: &PageView<'_>, place: &Place<'_>) -> Markup {
                 a rel="next" href=(page_url(page)) { "Newer entries →" }
             }
         }
-    }
-}
-
-fn label(format: Format) -> &'static str {
-    match format {
-        Format::Atom => "Atom",
-        Format::Rss => "RSS",
-        Format::Json => "JSON Feed",
-        Format::Html => "Web page",
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn render(ctx: Context<'_>) -> Bytes {
                 title { (config.site.title) " — feeds" }
                 @for format in Format::ALL {
                     link rel="alternate" type=(format.media_type())
-                        title=(format!("{} ({})", config.site.title, label(format)))
+                        title=(format!("{} ({})", config.site.title, format.label()))
                         href=(feed_url(config, &DocId::current(Scope::Site, format).path()));
                 }
                 style { (CSS) }
@@ -73,22 +73,13 @@ fn table<'a>(ctx: Context<'_>, feeds: impl Iterator<Item = &'a Arc<Feed>>) -> Ma
                             @for (i, format) in Format::ALL.into_iter().enumerate() {
                                 @if i > 0 { " · " }
                                 a href=(feed_url(ctx.config, &DocId::current(feed.scope.clone(), format).path()))
-                                    type=(format.media_type()) { (label(format)) }
+                                    type=(format.media_type()) { (format.label()) }
                             }
                         }
                     }
                 }
             }
         }
-    }
-}
-
-fn label(format: Format) -> &'static str {
-    match format {
-        Format::Atom => "Atom",
-        Format::Rss => "RSS",
-        Format::Json => "JSON Feed",
-        Format::Html => "Web page",
     }
 }
 

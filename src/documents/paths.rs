@@ -65,6 +65,16 @@ impl Format {
         }
     }
 
+    /// The name people know the format by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Atom => "Atom",
+            Format::Rss => "RSS",
+            Format::Json => "JSON Feed",
+            Format::Html => "Web page",
+        }
+    }
+
     fn from_ext(ext: &str) -> Option<Self> {
         [Format::Atom, Format::Rss, Format::Json, Format::Html]
             .into_iter()
