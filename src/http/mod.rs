@@ -69,6 +69,26 @@ struct Shared {
     state: AppState,
     /// Rendering and compressing: bounded in CPU and in waiting requests.
     work: Work,
+    /// `Cache-Control` for documents and for full archive pages. Settings are read once per
+    /// process, so the values are made once, from the first snapshot, not per response.
+    cache: std::sync::OnceLock<[header::HeaderValue; 2]>,
+}
+
+impl Shared {
+    /// The `Cache-Control` value for a document (a full archive page, or anything else).
+    fn cache_control(
+        &self,
+        feeds: &crate::config::FeedsConfig,
+        full_archive: bool,
+    ) -> header::HeaderValue {
+        let [document, archive] = self.cache.get_or_init(|| {
+            [
+                respond::cache_control(feeds, false),
+                respond::cache_control(feeds, true),
+            ]
+        });
+        if full_archive { archive } else { document }.clone()
+    }
 }
 
 /// Permits for rendering and compressing, one per core: requests for documents not made yet
@@ -227,6 +247,7 @@ impl Server {
         let shared = web::Data::new(Shared {
             state,
             work: Work::new(limits.max_waiting),
+            cache: std::sync::OnceLock::new(),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -472,7 +493,7 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
         req,
         &id,
         lookup,
-        respond::cache_control(&snapshot.config.feeds, is_full_archive(&snapshot, &id)),
+        shared.cache_control(&snapshot.config.feeds, is_full_archive(&snapshot, &id)),
         link,
         vary,
         shared,
@@ -678,6 +699,7 @@ mod tests {
                 hub: None,
             },
             work: Work::new(1024),
+            cache: std::sync::OnceLock::new(),
         }
     }
 

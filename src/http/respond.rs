@@ -229,7 +229,6 @@ fn with_charset(media_type: &'static str) -> HeaderValue {
         "application/atom+xml" => "application/atom+xml; charset=utf-8",
         "application/rss+xml" => "application/rss+xml; charset=utf-8",
         "application/feed+json" => "application/feed+json; charset=utf-8",
-        "application/xml" => "application/xml; charset=utf-8",
         "text/x-opml" => "text/x-opml; charset=utf-8",
         "text/html" => "text/html; charset=utf-8",
         other => {

@@ -338,7 +338,8 @@ impl Hub {
     pub fn publish(&self, topics: &[String]) {
         let (now, unix) = (Instant::now(), unix_now());
         let mut state = self.shared.lock();
-        let mut queued = 0;
+        // Whether a worker has something to do now: a delivery, or a sweep of ended leases.
+        let mut wake = false;
         for topic in topics {
             let Some(callbacks) = state.subscriptions.get(topic) else {
                 continue;
@@ -351,7 +352,7 @@ impl Hub {
                 .collect();
             if keys.len() < callbacks.len() {
                 state.next_expiry_check = Some(now);
-                queued += 1;
+                wake = true;
             }
             for key in keys {
                 match state.pending.get_mut(&key) {
@@ -369,20 +370,15 @@ impl Hub {
                             },
                         );
                         state.schedule(now, Job::Deliver(key));
-                        queued += 1;
+                        wake = true;
                     }
                 }
             }
         }
         drop(state);
-        if queued > 0 {
+        if wake {
             self.shared.wake.notify_all();
         }
-    }
-
-    /// Subscriptions live now.
-    pub fn subscribers(&self) -> usize {
-        self.shared.lock().subscribers()
     }
 
     /// Stops the workers; jobs not yet done are dropped (subscriptions are kept on disk).

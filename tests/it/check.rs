@@ -15,6 +15,18 @@ fn tidings() -> Command {
     cmd
 }
 
+/// `tidings build` of `content` into `out`, with the built-in defaults and `extra` flags.
+fn build(content: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    tidings()
+        .args(["build", "--config", "/dev/null", "--content"])
+        .arg(content)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run tidings")
+}
+
 #[test]
 fn check_passes_on_the_sample_site() {
     let out = tidings()
@@ -226,14 +238,7 @@ fn build_writes_everything_names_bad_posts_and_fails() {
     assert!(atom.contains("href=\"https://feeds.example.org/feed.atom\""));
     // A second build replaces the first in one swap and leaves no staging folder behind.
     std::fs::remove_file(dir.path().join("bad.md")).expect("rm");
-    let run = tidings()
-        .args(["build", "--config", "/dev/null"])
-        .arg("--content")
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&target)
-        .output()
-        .expect("run tidings");
+    let run = build(dir.path(), &target, &[]);
     assert!(
         run.status.success(),
         "{}",
@@ -305,16 +310,7 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
 fn build_never_replaces_a_folder_that_is_not_an_export_without_force() {
     let dir = site(&[("good.md", b"---\ntitle: Good\ndate: 2022-05-26\n---\nx")]);
     let out = site(&[("notes/todo.txt", b"my own files")]);
-    let build = |extra: &[&str]| {
-        tidings()
-            .args(["build", "--config", "/dev/null", "--content"])
-            .arg(dir.path())
-            .arg("--out")
-            .arg(out.path())
-            .args(extra)
-            .output()
-            .expect("run tidings")
-    };
+    let build = |extra: &[&str]| build(dir.path(), out.path(), extra);
     let refused = build(&[]);
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -525,16 +521,8 @@ fn build_refuses_to_replace_an_export_with_one_that_lost_most_posts() {
     let full = site(&files);
     let few = site(&files[..2]);
     let out = tempfile::tempdir().expect("tempdir");
-    let build = |content: &std::path::Path, extra: &[&str]| {
-        tidings()
-            .args(["build", "--config", "/dev/null", "--content"])
-            .arg(content)
-            .arg("--out")
-            .arg(out.path().join("site"))
-            .args(extra)
-            .output()
-            .expect("run tidings")
-    };
+    let target = out.path().join("site");
+    let build = |content: &std::path::Path, extra: &[&str]| build(content, &target, extra);
     assert!(build(full.path(), &[]).status.success());
     // One post deleted is an editor's business.
     std::fs::remove_file(full.path().join(&posts[5].0)).expect("remove");
@@ -674,13 +662,7 @@ fn a_build_rewrites_only_what_changed() {
     let out = tempfile::tempdir().expect("tempdir");
     let site_dir = out.path().join("site");
     let build = || {
-        let run = tidings()
-            .args(["build", "--config", "/dev/null", "--content"])
-            .arg(dir.path())
-            .arg("--out")
-            .arg(&site_dir)
-            .output()
-            .expect("run tidings");
+        let run = build(dir.path(), &site_dir, &[]);
         assert!(
             run.status.success(),
             "{}",
