@@ -55,17 +55,6 @@ pub struct Feed {
     pub scope: Scope,
     /// Every visible post of the scope, in [`Post::newest_first`] order.
     pub posts: Vec<Arc<Post>>,
-    /// When the feed last changed while this process ran (`None` since the first load), to
-    /// the second, strictly after every modification time its documents carried before: the
-    /// floor of their `Last-Modified`. Entry dates and file times alone can stand still while
-    /// the bytes change (a post deleted, or copied in with old file times), and a client that
-    /// revalidates by date alone would then never see the change.
-    pub changed: Option<DateTime<FixedOffset>>,
-    /// The newest date or file time of any post this feed has held since it was built: a
-    /// bound on every modification time its documents carried, kept as posts enter so that a
-    /// change never has to look at every post of the feed (at 100,000 posts, scattered in
-    /// memory, that alone took 10 ms).
-    pub newest: Option<DateTime<FixedOffset>>,
 }
 
 impl Feed {
@@ -131,23 +120,18 @@ impl Feeds {
             .collect();
         let mut categories: BTreeMap<String, Feed> = BTreeMap::new();
         let mut tags: BTreeMap<String, Feed> = BTreeMap::new();
-        let mut newest = None;
         for post in &visible {
-            let touched = Some(touched(post));
-            newest = newest.max(touched);
             for name in &post.categories {
-                file_under(&mut categories, name, Scope::Category, post, touched);
+                file_under(&mut categories, name, Scope::Category, post);
             }
             for name in &post.tags {
-                file_under(&mut tags, name, Scope::Tag, post, touched);
+                file_under(&mut tags, name, Scope::Tag, post);
             }
         }
         Self {
             site: Arc::new(Feed {
                 scope: Scope::Site,
                 posts: visible,
-                changed: None,
-                newest,
             }),
             categories: categories
                 .into_iter()
@@ -157,12 +141,11 @@ impl Feeds {
         }
     }
 
-    /// Applies changes to the visible posts, made at `now`, returning the new feeds and the
-    /// scopes whose entries changed. Only those feeds are rebuilt; every other feed is shared
-    /// with `self`. The posts of each feed are exactly what [`Feeds::group`] would give for the
-    /// new set of posts; the rebuilt feeds also record when they changed (see
-    /// [`Feed::changed`]).
-    pub fn apply(&self, changes: &[Change], now: DateTime<Utc>) -> (Feeds, Vec<Scope>) {
+    /// Applies changes to the visible posts, returning the new feeds and the scopes whose
+    /// entries changed. Only those feeds are rebuilt; every other feed is shared with `self`.
+    /// The posts of each feed are exactly what [`Feeds::group`] would give for the new set of
+    /// posts.
+    pub fn apply(&self, changes: &[Change]) -> (Feeds, Vec<Scope>) {
         // Per affected scope: posts leaving it, and posts entering it. Leaving posts are the
         // very `Arc`s the feeds hold, so they are recognised by pointer, not by comparing
         // strings across a 100,000-post feed.
@@ -192,11 +175,6 @@ impl Feeds {
             let old = self.get(&scope);
             let old_posts = old.map_or(&[][..], |f| &f.posts[..]);
             entering.sort_by(|a, b| Post::newest_first(a, b));
-            let newest = entering
-                .iter()
-                .map(|p| touched(p))
-                .max()
-                .max(old.and_then(|f| f.newest));
             let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
             let mut incoming = entering.into_iter().peekable();
             for post in old_posts
@@ -212,8 +190,6 @@ impl Feeds {
             let feed = Arc::new(Feed {
                 scope: scope.clone(),
                 posts,
-                changed: Some(changed_after(old, now)),
-                newest,
             });
             match &scope {
                 Scope::Site => next.site = feed,
@@ -262,47 +238,18 @@ impl Feeds {
     }
 }
 
-/// When a feed changed at `now` says it changed: `now` to the second, but always at least a
-/// second after every modification time its documents could have carried (its previous
-/// change, and every entry's dates and file time), since HTTP dates have one-second
-/// resolution and a client holding that date must see the new version as newer. (If that
-/// is later than the clock, the HTTP layer still never sends a date in the future; it only
-/// compares with it.)
-fn changed_after(old: Option<&Feed>, now: DateTime<Utc>) -> DateTime<FixedOffset> {
-    let now = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let carried = old.and_then(|feed| feed.newest.max(feed.changed));
-    match carried {
-        Some(t) => {
-            let after = DateTime::<Utc>::from_timestamp(t.timestamp() + 1, 0).unwrap_or(now);
-            now.max(after).fixed_offset()
-        }
-        None => now.fixed_offset(),
-    }
-}
-
 /// Adds `post` to the feed of `name` in `map`, made with `scope` if it is the first.
 fn file_under(
     map: &mut BTreeMap<String, Feed>,
     name: &str,
     scope: fn(String) -> Scope,
     post: &Arc<Post>,
-    touched: Option<DateTime<FixedOffset>>,
 ) {
     let feed = map.entry(name.to_owned()).or_insert_with(|| Feed {
         scope: scope(name.to_owned()),
         posts: Vec::new(),
-        changed: None,
-        newest: None,
     });
     feed.posts.push(Arc::clone(post));
-    feed.newest = feed.newest.max(touched);
-}
-
-/// The newest of a post's dates and its file time: what a document's modification time is
-/// made of.
-fn touched(post: &Post) -> DateTime<FixedOffset> {
-    post.last_change()
-        .max(post.file_modified.unwrap_or(post.date))
 }
 
 /// What one change does to one feed.
@@ -372,7 +319,7 @@ mod tests {
             };
             let changed = change.old.is_some() || change.new.is_some();
             current[i] = new;
-            let (next, affected) = feeds.apply(&[change], now);
+            let (next, affected) = feeds.apply(&[change]);
             let mut all: Vec<Arc<Post>> = current.iter().flatten().cloned().collect();
             all.sort_by(|a, b| Post::newest_first(a, b));
             let expected = Feeds::group(&all, now, false);
@@ -397,8 +344,6 @@ mod tests {
         let feed = Feed {
             scope: Scope::Site,
             posts,
-            changed: None,
-            newest: None,
         };
         assert_eq!(feed.archive_pages(10), 2);
         let page1: Vec<&str> = feed

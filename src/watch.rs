@@ -188,8 +188,10 @@ fn rebuild_loop(
     rx: mpsc::Receiver<Msg>,
 ) {
     let started = Instant::now();
-    let mut catalog = Catalog::load(Arc::clone(&config), Utc::now());
+    let looked = Utc::now();
+    let mut catalog = Catalog::load(Arc::clone(&config), looked);
     let snapshot = store.publish(&catalog, None);
+    store.observed(looked);
     metrics.observe_rebuild(started.elapsed(), &snapshot);
     tracing::info!(
         posts = snapshot.posts,
@@ -213,6 +215,7 @@ fn rebuild_loop(
             rescan: true,
             ..Work::default()
         };
+        let looked = Utc::now();
         rebuild(
             &mut catalog,
             &mut catch_up,
@@ -221,7 +224,11 @@ fn rebuild_loop(
             &metrics,
             publisher,
         );
+        store.observed(looked);
     }
+    // How long a change may take to reach the rebuild thread as an event: the debounce
+    // window, once more for a path that kept changing, and some scheduling slack.
+    let event_delay = Duration::from_millis(config.server.debounce_ms * 2 + 250);
 
     // Polling rescans on a timer instead of listening for events. It is the catalog's own
     // rescan rather than notify's poll watcher, which compares modification times in whole
@@ -253,6 +260,7 @@ fn rebuild_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let noticed = Instant::now();
+        let looked = Utc::now();
         let mut work = Work::default();
         if let Some(at) = next_poll
             && noticed >= at
@@ -309,6 +317,12 @@ fn rebuild_loop(
         let due = catalog
             .next_publication()
             .is_some_and(|at| at <= Utc::now());
+        // What this wake-up has certainly seen: with events, every change old enough to
+        // have arrived as one; on a timer, only what a rescan walked.
+        let seen = match &watched {
+            Watched::Native { .. } => Some(looked - event_delay),
+            _ => work.rescan.then_some(looked),
+        };
         if work.rescan || !work.paths.is_empty() || due {
             rebuild(
                 &mut catalog,
@@ -318,6 +332,9 @@ fn rebuild_loop(
                 &metrics,
                 publisher,
             );
+        }
+        if let Some(seen) = seen {
+            store.observed(seen);
         }
     }
 }

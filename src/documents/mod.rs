@@ -38,9 +38,6 @@ pub struct Document {
     pub body: Bytes,
     /// Media type without parameters; every document is UTF-8.
     pub media_type: &'static str,
-    /// The newest change among the document's entries, for `Last-Modified`: their dates,
-    /// and the time their files were written where known (see [`Post::file_modified`]).
-    pub last_modified: Option<DateTime<FixedOffset>>,
 }
 
 /// Why a document that exists could not be written. The serializers write into memory, so
@@ -92,12 +89,10 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
         DocId::Opml => Ok(Some(Document {
             body: opml::render(ctx)?,
             media_type: "text/x-opml",
-            last_modified: last_modified(&ctx.feeds.site),
         })),
         DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
-            last_modified: last_modified(&ctx.feeds.site),
         })),
     }
 }
@@ -145,7 +140,6 @@ fn feed_document(
         }
         document = render_feed(&view, format, &place)?;
     }
-    document.last_modified = document.last_modified.max(feed.changed);
     Ok(Some(document))
 }
 
@@ -163,21 +157,7 @@ fn render_feed(
     Ok(Document {
         body,
         media_type: format.media_type(),
-        last_modified: entries_modified(view.entries),
     })
-}
-
-/// The HTTP modification time of a document with these entries: their dates, and when their
-/// files were written.
-fn entries_modified(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
-    let written = entries.iter().filter_map(|p| p.file_modified).max();
-    Feed::last_change(entries).max(written)
-}
-
-/// The HTTP modification time of a document showing every feed (the index, OPML): the site
-/// feed's, since every post, and so every change, is in it.
-fn last_modified(site: &Feed) -> Option<DateTime<FixedOffset>> {
-    entries_modified(&site.posts).max(site.changed)
 }
 
 /// Every document of the site, in a stable order: discovery pages, then each feed's

@@ -1,5 +1,5 @@
 //! Published representations: a document's bytes with what identifies their version (a
-//! fingerprint of the bytes, the newest change among the entries) and their compressed
+//! fingerprint of the bytes) and their compressed
 //! encodings, each computed at most once per document version and then shared by every
 //! request that asks for it. Turning the version into HTTP validators (`ETag`,
 //! `Last-Modified`) is the HTTP layer's business, not the store's.
@@ -13,7 +13,6 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 
 use crate::documents::Document;
 
@@ -91,8 +90,6 @@ pub struct Rendered {
     /// Which version of the document this is: a hash of the identity bytes, shared by every
     /// encoding because they are the same content.
     pub fingerprint: Fingerprint,
-    /// The newest change among the document's entries.
-    pub last_modified: Option<DateTime<Utc>>,
     effort: Effort,
     /// What whoever serves this version derives from it once (the HTTP layer's header
     /// values): kept with the version, so it lives and dies with it, and found without a
@@ -179,7 +176,6 @@ impl Rendered {
             fingerprint: Fingerprint::of(&doc.body),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
-            last_modified: doc.last_modified.map(|d| d.with_timezone(&Utc)),
             identity: doc.body,
         }
     }

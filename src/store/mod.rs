@@ -13,11 +13,14 @@
 
 mod cache;
 
+use std::any::Any;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::documents::{self, Context, DocId, Document, RenderError};
@@ -40,6 +43,16 @@ pub struct Snapshot {
     pub published_at: SystemTime,
     /// Counts up with every published version.
     pub generation: u64,
+    /// When the content last changed ([`Catalog::content_changed`]): what `Last-Modified`
+    /// is made of. The same for every document of a version, because a change to one post
+    /// can reorder any feed (its category changed) and only the file system, which every
+    /// replica shares, may say when.
+    pub modified: Option<DateTime<Utc>>,
+    /// Every change made to the content before this instant (milliseconds since the epoch)
+    /// is in this version, as far as the watcher can tell; `i64::MIN` until it says.
+    observed: AtomicI64,
+    /// What whoever serves this version derives from it once (see [`Rendered::memo`]).
+    memo: OnceLock<Box<dyn Any + Send + Sync>>,
     /// Why the content directory cannot be read, while it cannot: this version is then the
     /// last good state, kept serving until the directory is back.
     pub content_error: Option<String>,
@@ -191,6 +204,22 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
+    /// Until when every change to the content is in this version (see [`Store::observed`]);
+    /// `None` before the watcher has said.
+    pub fn observed(&self) -> Option<DateTime<Utc>> {
+        match self.observed.load(Ordering::Acquire) {
+            i64::MIN => None,
+            ms => DateTime::from_timestamp_millis(ms),
+        }
+    }
+
+    /// What the serving layer derives from this version once, made on first use.
+    pub fn memo<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.memo
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref::<T>()
+    }
+
     /// The rendered document for `id`, rendering it on first request (compressed encodings
     /// follow on first use, see [`Rendered`]).
     pub fn document(&self, id: &DocId) -> Lookup {
@@ -361,6 +390,16 @@ impl Store {
         self.current.load_full()
     }
 
+    /// Records that every change made to the content before `until` is in the current
+    /// snapshot. Only the thread that publishes may say so, between its publishes.
+    pub fn observed(&self, until: DateTime<Utc>) {
+        if let Some(current) = self.current.load().as_ref() {
+            current
+                .observed
+                .fetch_max(until.timestamp_millis(), Ordering::Release);
+        }
+    }
+
     /// Publishes the catalog's current state. Rendered documents of scopes not in `delta`
     /// are carried over from the previous snapshot; everything else renders on demand.
     pub fn publish(&self, catalog: &Catalog, delta: Option<&Delta>) -> Arc<Snapshot> {
@@ -382,6 +421,9 @@ impl Store {
             content_error: catalog.content_error().map(str::to_owned),
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
+            modified: catalog.content_changed(),
+            observed: AtomicI64::new(i64::MIN),
+            memo: OnceLock::new(),
             cache,
             renderings: Arc::clone(&self.renderings),
             bodies: Arc::clone(&self.bodies),
@@ -458,6 +500,9 @@ mod tests {
                 content_error: None,
                 published_at: SystemTime::now(),
                 generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+                modified: None,
+                observed: AtomicI64::new(i64::MIN),
+                memo: OnceLock::new(),
                 cache: new_document_cache(DOCUMENT_CACHE_BYTES),
                 renderings: Arc::clone(&self.renderings),
                 bodies: Arc::new(Bodies::default()),
@@ -472,7 +517,6 @@ mod tests {
             Ok(Some(Document {
                 body: Bytes::from_static(text.as_bytes()),
                 media_type: "text/html",
-                last_modified: None,
             }))
         }
     }
