@@ -427,6 +427,7 @@ fn rebuild(
     let errors_before = catalog.errors();
     let posts_before = catalog.post_count();
     let missing_before = catalog.content_error().is_some();
+    let changed_before = catalog.content_changed();
     let delta = if work.rescan {
         catalog.rescan(now)
     } else {
@@ -436,11 +437,13 @@ fn rebuild(
     };
     let errors_after = catalog.errors();
     // A post loaded but not visible yet changes no feed, but /healthz counts it, and says
-    // whether the content directory is there.
+    // whether the content directory is there. A file touched changes no bytes, but the
+    // date documents carry, which every replica must agree on.
     if !delta.is_visible()
         && errors_before == errors_after
         && posts_before == catalog.post_count()
         && missing_before == catalog.content_error().is_some()
+        && changed_before == catalog.content_changed()
     {
         return;
     }

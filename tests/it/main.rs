@@ -14,6 +14,7 @@ mod loader;
 mod polling;
 mod props;
 mod reader;
+mod replicas;
 mod support;
 mod tidy;
 mod websub;
