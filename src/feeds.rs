@@ -53,8 +53,10 @@ pub enum Page {
 pub struct Feed {
     /// What the feed is about.
     pub scope: Scope,
-    /// Every visible post of the scope, in [`Post::newest_first`] order.
-    pub posts: Vec<Arc<Post>>,
+    /// Every visible post of the scope, in [`Post::newest_first`] order: a persistent
+    /// vector, so a rebuild that changes a few posts of a feed of a million shares the rest
+    /// with the feed it replaces.
+    pub posts: imbl::Vector<Arc<Post>>,
 }
 
 impl Feed {
@@ -64,10 +66,10 @@ impl Feed {
     }
 
     /// The entries of a page, newest first; `None` for a page that does not exist.
-    pub fn page(&self, page: Page, limit: usize) -> Option<&[Arc<Post>]> {
+    pub fn page(&self, page: Page, limit: usize) -> Option<Vec<Arc<Post>>> {
         let limit = limit.max(1);
-        match page {
-            Page::Current => Some(&self.posts[..self.posts.len().min(limit)]),
+        let range = match page {
+            Page::Current => 0..self.posts.len().min(limit),
             Page::Archive(n) => {
                 if n == 0 || n > self.archive_pages(limit) {
                     return None;
@@ -75,14 +77,29 @@ impl Feed {
                 // Page n holds oldest-first positions (n-1)*limit .. n*limit, which in the
                 // newest-first list end `(n-1)*limit` from the end.
                 let end = self.posts.len() - (n - 1) * limit;
-                Some(&self.posts[end - limit..end])
+                end - limit..end
             }
-        }
+        };
+        Some(
+            self.posts
+                .focus()
+                .narrow(range)
+                .into_iter()
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The newest post, if any.
+    pub fn newest(&self) -> Option<&Arc<Post>> {
+        self.posts.front()
     }
 
     /// The newest change among `entries`: a document's `updated`, never the build time.
-    pub fn last_change(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
-        entries.iter().map(|p| p.last_change()).max()
+    pub fn last_change<'a>(
+        entries: impl IntoIterator<Item = &'a Arc<Post>>,
+    ) -> Option<DateTime<FixedOffset>> {
+        entries.into_iter().map(|p| p.last_change()).max()
     }
 }
 
@@ -131,7 +148,7 @@ impl Feeds {
         Self {
             site: Arc::new(Feed {
                 scope: Scope::Site,
-                posts: visible,
+                posts: visible.into_iter().collect(),
             }),
             categories: categories
                 .into_iter()
@@ -172,21 +189,28 @@ impl Feeds {
             },
         ) in edits
         {
-            let old = self.get(&scope);
-            let old_posts = old.map_or(&[][..], |f| &f.posts[..]);
-            entering.sort_by(|a, b| Post::newest_first(a, b));
-            let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
-            let mut incoming = entering.into_iter().peekable();
-            for post in old_posts
-                .iter()
-                .filter(|p| !leaving.iter().any(|l| Arc::ptr_eq(l, p)))
-            {
-                while let Some(n) = incoming.next_if(|n| Post::newest_first(n, post).is_lt()) {
-                    posts.push(Arc::clone(n));
+            // The old list is shared, not copied: each post leaving or entering costs a binary
+            // search and a change to the one chunk it lies in, whatever the feed's size.
+            let mut posts = self
+                .get(&scope)
+                .map(|f| f.posts.clone())
+                .unwrap_or_default();
+            for post in leaving {
+                let found = match posts.binary_search_by(|p| Post::newest_first(p, post)) {
+                    Ok(i) if Arc::ptr_eq(&posts[i], post) => Some(i),
+                    // The order is total, so this is never reached; were it, a scan still
+                    // finds the post.
+                    _ => posts.iter().position(|p| Arc::ptr_eq(p, post)),
+                };
+                if let Some(i) = found {
+                    posts.remove(i);
                 }
-                posts.push(Arc::clone(post));
             }
-            posts.extend(incoming.cloned());
+            entering.sort_by(|a, b| Post::newest_first(a, b));
+            for post in entering {
+                let (Ok(i) | Err(i)) = posts.binary_search_by(|p| Post::newest_first(p, post));
+                posts.insert(i, Arc::clone(post));
+            }
             let feed = Arc::new(Feed {
                 scope: scope.clone(),
                 posts,
@@ -247,9 +271,9 @@ fn file_under(
 ) {
     let feed = map.entry(name.to_owned()).or_insert_with(|| Feed {
         scope: scope(name.to_owned()),
-        posts: Vec::new(),
+        posts: imbl::Vector::new(),
     });
-    feed.posts.push(Arc::clone(post));
+    feed.posts.push_back(Arc::clone(post));
 }
 
 /// What one change does to one feed.
@@ -343,17 +367,17 @@ mod tests {
             .collect();
         let feed = Feed {
             scope: Scope::Site,
-            posts,
+            posts: posts.into_iter().collect(),
         };
         assert_eq!(feed.archive_pages(10), 2);
-        let page1: Vec<&str> = feed
+        let page1: Vec<String> = feed
             .page(Page::Archive(1), 10)
             .unwrap()
             .iter()
-            .map(|p| p.source.as_str())
+            .map(|p| p.source.clone())
             .collect();
-        assert_eq!(page1.first(), Some(&"p9.md"));
-        assert_eq!(page1.last(), Some(&"p0.md"));
+        assert_eq!(page1.first().map(String::as_str), Some("p9.md"));
+        assert_eq!(page1.last().map(String::as_str), Some("p0.md"));
         assert_eq!(feed.page(Page::Current, 10).unwrap().len(), 10);
         assert!(feed.page(Page::Archive(3), 10).is_none());
         assert!(feed.page(Page::Archive(0), 10).is_none());

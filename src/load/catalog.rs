@@ -147,7 +147,7 @@ impl Catalog {
         let status = self.status_changed.and_then(|(secs, nanos)| {
             DateTime::from_timestamp(secs, nanos.clamp(0, 999_999_999) as u32)
         });
-        let newest = self.feeds.site.posts.first().map(|p| p.date.to_utc());
+        let newest = self.feeds.site.newest().map(|p| p.date.to_utc());
         status.max(newest)
     }
 

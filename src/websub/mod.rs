@@ -56,7 +56,7 @@ pub fn changed_topics(old: &Feeds, new: &Feeds, scopes: &[Scope], config: &Confi
                 feed.page(Page::Current, limit),
             ) {
                 (Some(a), Some(b)) => {
-                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
+                    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(x, y))
                 }
                 _ => false,
             };

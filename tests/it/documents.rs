@@ -78,12 +78,8 @@ fn every_document_of_the_sample_site_parses_as_its_format() {
                     Format::Html => unreachable!("not a feed format"),
                 };
                 assert_eq!(parsed.feed_type, expected_type, "{}", id.path());
-                let expected: Vec<&str> = feed
-                    .page(page, limit)
-                    .expect("page exists")
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect();
+                let entries = feed.page(page, limit).expect("page exists");
+                let expected: Vec<&str> = entries.iter().map(|p| p.id.as_str()).collect();
                 let got: Vec<&str> = parsed.entries.iter().map(|e| e.id.as_str()).collect();
                 assert_eq!(got, expected, "{}", id.path());
                 for entry in &parsed.entries {
