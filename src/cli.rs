@@ -338,22 +338,36 @@ pub fn build(
     for error in &report.errors {
         writeln!(log, "{error}")?;
     }
-    writeln!(
-        log,
-        "{}: {} documents ({} bytes): {} written, {} unchanged, {} removed",
-        out.display(),
-        report.documents,
-        report.bytes,
-        report.written,
-        report.kept,
-        report.removed
-    )?;
+    writeln!(log, "{}", summary(out, &report))?;
+    if report.server_config_changed {
+        writeln!(
+            log,
+            "{}: the nginx snippets changed (reload nginx if it serves this folder)",
+            out.display()
+        )?;
+    }
+
     if report.errors.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         writeln!(log, "{} files failed to load", report.errors.len())?;
         Ok(ExitCode::from(1))
     }
+}
+
+/// One line of what an export did. Files are counted with their compressed copies.
+pub fn summary(out: &Path, report: &crate::export::ExportReport) -> String {
+    format!(
+        "{}: {} documents ({} bytes) and {} compressed copies: {} files written, {} unchanged, \
+         {} removed",
+        out.display(),
+        report.documents,
+        report.bytes,
+        report.compressed,
+        report.written,
+        report.kept,
+        report.removed
+    )
 }
 
 /// `tidings check`: one line per bad post (`path[:line]: reason`), exit 1 if there is any;
