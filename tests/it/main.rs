@@ -6,6 +6,7 @@ mod caches;
 mod check;
 mod container;
 mod documents;
+mod export_nginx;
 mod hostile;
 mod http;
 mod hub;
