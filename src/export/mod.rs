@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +22,7 @@ use crate::documents::{self, Context, DocId};
 use crate::feeds::Scope;
 use crate::load::{self, Catalog, Delta, LoadError};
 use crate::posts::Bodies;
+use crate::watch::{Sink, WatchError, Watcher};
 
 pub mod nginx;
 
@@ -35,6 +37,9 @@ pub enum ExportError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The content directory cannot be watched.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
     /// `--out` has no parent folder to stage in, or no final component.
     #[error("the output folder {0} is not usable (it must name a folder, not `/` or `..`)")]
     BadOut(PathBuf),
@@ -119,11 +124,69 @@ pub fn export(
     now: DateTime<Utc>,
     replace: Replace,
 ) -> Result<ExportReport, ExportError> {
-    if replace == Replace::ExportsOnly && !replaceable(out) {
-        return Err(ExportError::NotAnExport(out.to_owned()));
-    }
+    let mut exporter = Exporter::new(out, replace)?;
     let catalog = Catalog::load(Arc::new(config.clone()), now);
-    Exporter::new(out, replace).write(&catalog, None)
+    exporter.write(&catalog, None)
+}
+
+/// Keeps the export `exporter` wrote of `catalog` current as the content changes, with the
+/// server's rebuild loop (the same watcher, debouncing, polling and rescans): each change
+/// exports again, linking every document it did not touch, and logs one line. Runs until
+/// the returned watcher is stopped.
+pub fn watch(
+    config: Arc<Config>,
+    catalog: Catalog,
+    exporter: Exporter,
+) -> Result<Watcher, ExportError> {
+    Ok(Watcher::start_with(config, Some(catalog), move || {
+        Watching { exporter }
+    })?)
+}
+
+/// The export as a sink of the rebuild loop.
+struct Watching {
+    exporter: Exporter,
+}
+
+impl Sink for Watching {
+    fn loaded(&mut self, catalog: &Catalog, _took: Duration) {
+        self.export(catalog, None, Instant::now());
+    }
+
+    fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, _rescan: bool, noticed: Instant) {
+        self.export(catalog, Some(delta), noticed);
+    }
+}
+
+impl Watching {
+    /// Exports, and logs one line: what changed, what it did, how long from the change
+    /// being noticed to the export in place.
+    fn export(&mut self, catalog: &Catalog, delta: Option<&Delta>, noticed: Instant) {
+        match self.exporter.write(catalog, delta) {
+            Ok(report) => {
+                let took = noticed.elapsed();
+                tracing::info!(
+                    feeds_changed = delta.map_or(0, |d| d.scopes.len()),
+                    documents = report.documents,
+                    written = report.written,
+                    kept = report.kept,
+                    removed = report.removed,
+                    errors = report.errors.len(),
+                    ms = took.as_millis() as u64,
+                    "exported {}",
+                    self.exporter.out().display()
+                );
+                if report.server_config_changed {
+                    tracing::warn!(
+                        "the nginx snippets in {} changed: reload nginx if it serves this folder",
+                        self.exporter.out().display()
+                    );
+                }
+            }
+            // The export there stays as it was; the next change tries again.
+            Err(e) => tracing::error!("the export was not updated: {e}"),
+        }
+    }
 }
 
 /// Writes exports of one catalog as it changes, into one folder. It remembers what it
@@ -167,14 +230,19 @@ struct Tally {
 }
 
 impl Exporter {
-    /// An exporter into `out` that has written nothing yet.
-    pub fn new(out: &Path, replace: Replace) -> Self {
-        Self {
+    /// An exporter into `out` that has written nothing yet. Refuses an `out` it could never
+    /// replace now rather than after loading the content.
+    pub fn new(out: &Path, replace: Replace) -> Result<Self, ExportError> {
+        staging_paths(out)?;
+        if replace == Replace::ExportsOnly && !replaceable(out) {
+            return Err(ExportError::NotAnExport(out.to_owned()));
+        }
+        Ok(Self {
             out: out.to_owned(),
             replace,
             bodies: Bodies::default(),
             last: None,
-        }
+        })
     }
 
     /// The folder it writes.

@@ -20,7 +20,10 @@ const IMPORTS: &[(&str, &[&str])] = &[
     ("load", &["config", "files", "posts", "feeds"]),
     ("documents", &["config", "posts", "feeds", "stats"]),
     ("store", &["config", "posts", "feeds", "load", "documents"]),
-    ("export", &["config", "posts", "feeds", "load", "documents"]),
+    (
+        "export",
+        &["config", "posts", "feeds", "load", "documents", "watch"],
+    ),
     ("metrics", &["documents", "store", "stats"]),
     (
         "websub",
