@@ -7,6 +7,7 @@ mod check;
 mod container;
 mod documents;
 mod export_nginx;
+mod export_watch;
 mod hostile;
 mod http;
 mod hub;
