@@ -221,6 +221,9 @@ impl Entry {
     }
 }
 
+/// A document written: its files and what writing them did.
+type Made = (DocId, Entry, Tally);
+
 /// What writing one document did.
 #[derive(Debug, Default)]
 struct Tally {
@@ -309,34 +312,33 @@ impl Exporter {
             out: &out,
             staging: &staging,
         };
-        let done: Result<Vec<Option<(DocId, Entry, Tally)>>, ExportError> =
-            load::pool().install(|| {
-                files
-                    .par_iter()
-                    .map(|(id, rel)| {
-                        let before = last.as_ref().and_then(|l| l.get(id));
-                        let unchanged = |e: &&Entry| {
-                            e.rel == *rel
-                                && (affected
-                                    .as_ref()
-                                    .is_some_and(|a| !documents::depends_on(id, a))
-                                    || e.key.is_some()
-                                        && e.key == documents::archive_key(config, ctx.feeds, id))
-                        };
-                        let result = match before.filter(unchanged) {
-                            Some(entry) => match place.link_entry(entry) {
-                                Some(tally) => Some((id.clone(), entry.clone(), tally)),
-                                // The earlier file is gone (someone else touched the
-                                // folder): made again.
-                                None => place.render(ctx, id, rel, same_compression)?,
-                            },
+        let done: Result<Vec<Option<Made>>, ExportError> = load::pool().install(|| {
+            files
+                .par_iter()
+                .map(|(id, rel)| {
+                    let before = last.as_ref().and_then(|l| l.get(id));
+                    let unchanged = |e: &&Entry| {
+                        e.rel == *rel
+                            && (affected
+                                .as_ref()
+                                .is_some_and(|a| !documents::depends_on(id, a))
+                                || e.key.is_some()
+                                    && e.key == documents::archive_key(config, ctx.feeds, id))
+                    };
+                    let result = match before.filter(unchanged) {
+                        Some(entry) => match place.link_entry(entry) {
+                            Some(tally) => Some((id.clone(), entry.clone(), tally)),
+                            // The earlier file is gone (someone else touched the
+                            // folder): made again.
                             None => place.render(ctx, id, rel, same_compression)?,
-                        };
-                        progress.inc(1);
-                        Ok(result)
-                    })
-                    .collect()
-            });
+                        },
+                        None => place.render(ctx, id, rel, same_compression)?,
+                    };
+                    progress.inc(1);
+                    Ok(result)
+                })
+                .collect()
+        });
         progress.finish_and_clear();
         let done = match done {
             Ok(d) => d,
@@ -476,7 +478,7 @@ impl Place<'_> {
         id: &DocId,
         rel: &Path,
         same_compression: bool,
-    ) -> Result<Option<(DocId, Entry, Tally)>, ExportError> {
+    ) -> Result<Option<Made>, ExportError> {
         let bytes = match documents::render(ctx, id) {
             Ok(Some(doc)) => doc.body,
             Ok(None) => return Ok(None),

@@ -165,8 +165,7 @@ fn build_watch_refuses_a_bad_out_as_build_does() {
         let last = |o: &Output| {
             String::from_utf8_lossy(&o.stderr)
                 .lines()
-                .filter(|l| !l.contains("warning"))
-                .last()
+                .rfind(|l| !l.contains("warning"))
                 .map(str::to_owned)
         };
         assert_eq!(last(&watching), last(&plain), "{}", bad.display());
