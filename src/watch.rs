@@ -20,7 +20,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
@@ -90,6 +90,22 @@ impl Watcher {
         metrics: Arc<Metrics>,
         hub: Option<Arc<Hub>>,
     ) -> Result<Self, WatchError> {
+        let sink_config = Arc::clone(&config);
+        Self::start_with(config, None, move || ServerSink {
+            publisher: Some(Publisher::start(&sink_config, Arc::clone(&metrics), hub)),
+            store,
+            metrics,
+        })
+    }
+
+    /// Starts watching `config.content_dir` and rebuilding into the sink `make` makes (on
+    /// the rebuild thread). `catalog` is the first load when the caller did it already;
+    /// otherwise the rebuild thread loads the content first.
+    pub fn start_with<S: Sink>(
+        config: Arc<Config>,
+        catalog: Option<Catalog>,
+        make: impl FnOnce() -> S + Send + 'static,
+    ) -> Result<Self, WatchError> {
         // A content directory that is not there at start is an error to report now; later it
         // may come and go, and the rebuild thread follows it.
         config
@@ -104,9 +120,9 @@ impl Watcher {
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
             .spawn(move || {
-                let publisher = Publisher::start(&config, Arc::clone(&metrics), hub);
-                rebuild_loop(config, store, metrics, &publisher, events, rx);
-                publisher.stop();
+                let mut sink = make();
+                rebuild_loop(config, catalog, &mut sink, events, rx);
+                sink.stop();
             })
             .map_err(WatchError::Thread)?;
         Ok(Self {
@@ -179,31 +195,107 @@ struct Work {
     rescan: bool,
 }
 
-fn rebuild_loop(
-    config: Arc<Config>,
+/// Where rebuilds go: the server's store, or a static export. The rebuild loop — the
+/// watcher, debouncing, polling, rescans, scheduled posts, the content directory coming and
+/// going — is the same for both.
+pub trait Sink: 'static {
+    /// The first load is done: `took` is how long it took.
+    fn loaded(&mut self, catalog: &Catalog, took: Duration);
+    /// The catalog changed by `delta` (which changed what a reader may see, or what the
+    /// operator is told: errors, post counts, the content directory). `noticed` is when the
+    /// change was noticed; `rescan` whether it came from a rescan.
+    fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, rescan: bool, noticed: Instant);
+    /// Every change made to the content before `until` has been handed to the sink.
+    fn observed(&mut self, until: DateTime<Utc>) {
+        let _ = until;
+    }
+    /// Whether a change that moves only the content's date (a file touched) is a rebuild:
+    /// for a server, whose `Last-Modified` all replicas must agree on, it is.
+    fn dates_matter(&self) -> bool {
+        false
+    }
+    /// The watcher stops.
+    fn stop(&mut self) {}
+}
+
+/// The server's sink: publishes to the store, counts in metrics, tells WebSub hubs.
+struct ServerSink {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
-    publisher: &Publisher,
+    /// Until the watcher stops.
+    publisher: Option<Publisher>,
+}
+
+impl Sink for ServerSink {
+    fn loaded(&mut self, catalog: &Catalog, took: Duration) {
+        let snapshot = self.store.publish(catalog, None);
+        self.metrics.observe_rebuild(took, &snapshot);
+        tracing::info!(
+            posts = snapshot.posts,
+            feeds = snapshot.feeds.len(),
+            errors = snapshot.errors.len(),
+            ms = took.as_millis() as u64,
+            "loaded {}",
+            catalog.config().content_dir.display()
+        );
+        for e in snapshot.errors.iter() {
+            tracing::warn!("{e}");
+        }
+    }
+
+    fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, rescan: bool, noticed: Instant) {
+        let before = self.store.snapshot();
+        let snapshot = self.store.publish(catalog, Some(delta));
+        // Hubs hear of a change once it is served, and only of documents whose bytes changed.
+        if let Some(publisher) = self.publisher.as_ref().filter(|p| p.has_hubs())
+            && let Some(before) = before
+        {
+            let topics = websub::changed_topics(
+                &before.feeds,
+                &snapshot.feeds,
+                &delta.scopes,
+                &snapshot.config,
+            );
+            publisher.publish(&topics);
+        }
+        let took = noticed.elapsed();
+        self.metrics.observe_rebuild(took, &snapshot);
+        log_rebuild(delta, rescan, took, snapshot.errors.len());
+    }
+
+    fn observed(&mut self, until: DateTime<Utc>) {
+        self.store.observed(until);
+    }
+
+    fn dates_matter(&self) -> bool {
+        true
+    }
+
+    fn stop(&mut self) {
+        if let Some(publisher) = self.publisher.take() {
+            publisher.stop();
+        }
+    }
+}
+
+fn rebuild_loop(
+    config: Arc<Config>,
+    catalog: Option<Catalog>,
+    sink: &mut impl Sink,
     events: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
 ) {
-    let started = Instant::now();
-    let looked = Utc::now();
-    let mut catalog = Catalog::load(Arc::clone(&config), looked);
-    let snapshot = store.publish(&catalog, None);
-    store.observed(looked);
-    metrics.observe_rebuild(started.elapsed(), &snapshot);
-    tracing::info!(
-        posts = snapshot.posts,
-        feeds = snapshot.feeds.len(),
-        errors = snapshot.errors.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "loaded {}",
-        config.content_dir.display()
-    );
-    for e in snapshot.errors.iter() {
-        tracing::warn!("{e}");
-    }
+    let mut catalog = match catalog {
+        Some(catalog) => catalog,
+        None => {
+            let started = Instant::now();
+            let looked = Utc::now();
+            let catalog = Catalog::load(Arc::clone(&config), looked);
+            sink.loaded(&catalog, started.elapsed());
+            sink.observed(looked);
+            catalog
+        }
+    };
 
     // The OS watcher starts after the initial load, not before: on Linux every file the load
     // opens is an inotify event, and 100,000 of them overflow the kernel's queue and cost more
@@ -216,15 +308,8 @@ fn rebuild_loop(
             ..Work::default()
         };
         let looked = Utc::now();
-        rebuild(
-            &mut catalog,
-            &mut catch_up,
-            Instant::now(),
-            &store,
-            &metrics,
-            publisher,
-        );
-        store.observed(looked);
+        rebuild(&mut catalog, &mut catch_up, Instant::now(), sink);
+        sink.observed(looked);
     }
     // How long a change may take to reach the rebuild thread as an event: the debounce
     // window, once more for a path that kept changing, and some scheduling slack.
@@ -324,17 +409,10 @@ fn rebuild_loop(
             _ => work.rescan.then_some(looked),
         };
         if work.rescan || !work.paths.is_empty() || due {
-            rebuild(
-                &mut catalog,
-                &mut work,
-                noticed,
-                &store,
-                &metrics,
-                publisher,
-            );
+            rebuild(&mut catalog, &mut work, noticed, sink);
         }
         if let Some(seen) = seen {
-            store.observed(seen);
+            sink.observed(seen);
         }
     }
 }
@@ -413,14 +491,7 @@ impl Watched {
 }
 
 /// Applies one batch of work to the catalog and publishes if a reader would see a difference.
-fn rebuild(
-    catalog: &mut Catalog,
-    work: &mut Work,
-    noticed: Instant,
-    store: &Store,
-    metrics: &Metrics,
-    publisher: &Publisher,
-) {
+fn rebuild(catalog: &mut Catalog, work: &mut Work, noticed: Instant, sink: &mut impl Sink) {
     let work = std::mem::take(work);
     let mut paths = work.paths;
     let now = Utc::now();
@@ -443,30 +514,14 @@ fn rebuild(
         && errors_before == errors_after
         && posts_before == catalog.post_count()
         && missing_before == catalog.content_error().is_some()
-        && changed_before == catalog.content_changed()
+        && (!sink.dates_matter() || changed_before == catalog.content_changed())
     {
         return;
     }
     for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
         tracing::warn!("{e}");
     }
-    let before = store.snapshot();
-    let snapshot = store.publish(catalog, Some(&delta));
-    // Hubs hear of a change once it is served, and only of documents whose bytes changed.
-    if publisher.has_hubs()
-        && let Some(before) = before
-    {
-        let topics = websub::changed_topics(
-            &before.feeds,
-            &snapshot.feeds,
-            &delta.scopes,
-            &snapshot.config,
-        );
-        publisher.publish(&topics);
-    }
-    let took = noticed.elapsed();
-    metrics.observe_rebuild(took, &snapshot);
-    log_rebuild(&delta, work.rescan, took, snapshot.errors.len());
+    sink.rebuilt(catalog, &delta, work.rescan, noticed);
 }
 
 fn log_rebuild(delta: &Delta, rescan: bool, took: Duration, errors: usize) {

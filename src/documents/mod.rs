@@ -10,6 +10,7 @@
 //! the three formats cannot disagree about titles, links, dates or archive chains.
 
 mod atom;
+pub mod encoding;
 mod html;
 mod index;
 mod json;
@@ -18,6 +19,7 @@ pub mod paths;
 mod rss;
 pub mod stats;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,6 +29,9 @@ use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
 use crate::posts::{Bodies, Post};
 pub use paths::{DocId, Format};
+
+/// The media type of the OPML list.
+pub const OPML_MEDIA_TYPE: &str = "text/x-opml";
 
 /// The generator named in every feed.
 pub const GENERATOR: &str = "tidings";
@@ -88,7 +93,7 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
         }
         DocId::Opml => Ok(Some(Document {
             body: opml::render(ctx)?,
-            media_type: "text/x-opml",
+            media_type: OPML_MEDIA_TYPE,
         })),
         DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
@@ -186,6 +191,64 @@ pub fn all(ctx: Context<'_>) -> Vec<DocId> {
             .map(|c| DocId::JekyllFeed(Some(c.clone()))),
     );
     ids
+}
+
+/// Whether `id` is an archive page the next page follows: its entries never change again,
+/// so caches may keep it longer ([`crate::config::FeedsConfig::cache_control`]).
+pub fn full_archive(config: &Config, feeds: &Feeds, id: &DocId) -> bool {
+    match id {
+        DocId::Feed {
+            scope,
+            page: Page::Archive(n),
+            ..
+        } => feeds
+            .get(scope)
+            .is_some_and(|feed| *n < feed.archive_pages(config.feeds.limit)),
+        _ => false,
+    }
+}
+
+/// Whether a document's bytes may change when `affected` scopes change. The index and the
+/// OPML list show every feed (and counts), so they depend on all of them.
+pub fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
+    match id {
+        DocId::Feed { scope, .. } => affected.contains(scope),
+        DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
+        DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
+        DocId::Index | DocId::Opml => !affected.is_empty(),
+    }
+}
+
+/// What an archive page's bytes are a function of, hashed; `None` when `id` is not an
+/// archive page that exists. The page's bytes depend on its path, its entries, and whether
+/// a newer archive page exists (its `next-archive` link); nothing else varies while the
+/// configuration does not. Equal keys mean equal bytes, so a page whose key did not change
+/// need not be rendered again.
+pub fn archive_key(config: &Config, feeds: &Feeds, id: &DocId) -> Option<[u8; 32]> {
+    let DocId::Feed {
+        scope,
+        page: Page::Archive(n),
+        ..
+    } = id
+    else {
+        return None;
+    };
+    let feed = feeds.get(scope)?;
+    let limit = config.feeds.limit;
+    let entries = feed.page(Page::Archive(*n), limit)?;
+    let mut h = blake3::Hasher::new();
+    h.update(id.path().as_bytes());
+    h.update(&[u8::from(*n < feed.archive_pages(limit))]);
+    for post in entries {
+        h.update(&post.content_hash);
+        h.update(post.source.as_bytes());
+    }
+    Some(*h.finalize().as_bytes())
+}
+
+/// The `Content-Type` of a document of `media_type`: every document is UTF-8.
+pub fn content_type(media_type: &str) -> String {
+    format!("{media_type}; charset=utf-8")
 }
 
 /// The human title of a scope's feed.

@@ -546,19 +546,8 @@ fn representation(asked: &DocId, client: Client) -> (DocId, respond::Vary) {
     }
 }
 
-/// Whether `id` is an archive page the next page follows: its entries never change again.
 fn is_full_archive(snapshot: &crate::store::Snapshot, id: &DocId) -> bool {
-    match id {
-        DocId::Feed {
-            scope,
-            page: Page::Archive(n),
-            ..
-        } => snapshot
-            .feeds
-            .get(scope)
-            .is_some_and(|feed| *n < feed.archive_pages(snapshot.config.feeds.limit)),
-        _ => false,
-    }
+    documents::full_archive(&snapshot.config, &snapshot.feeds, id)
 }
 
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as

@@ -129,29 +129,10 @@ fn etag(fingerprint: &Fingerprint) -> [u8; 36] {
     tag
 }
 
-/// What caches may do with a document: subscription documents (and pages, the index, OPML)
-/// for `max_age` (and `s-maxage` for shared caches, when set), then stale while they
-/// revalidate or while tidings fails (RFC 5861); a full archive page, which never changes
-/// again, for `archive_max_age`.
+/// What caches may do with a document (see [`crate::config::FeedsConfig::cache_control`]).
 pub(super) fn cache_control(feeds: &crate::config::FeedsConfig, full_archive: bool) -> HeaderValue {
-    let mut value = if full_archive {
-        format!("public, max-age={}", feeds.archive_max_age)
-    } else {
-        format!("public, max-age={}", feeds.max_age)
-    };
-    if !full_archive && feeds.s_maxage > 0 {
-        value.push_str(&format!(", s-maxage={}", feeds.s_maxage));
-    }
-    if feeds.stale_while_revalidate > 0 {
-        value.push_str(&format!(
-            ", stale-while-revalidate={}",
-            feeds.stale_while_revalidate
-        ));
-    }
-    if feeds.stale_if_error > 0 {
-        value.push_str(&format!(", stale-if-error={}", feeds.stale_if_error));
-    }
-    HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("no-cache"))
+    HeaderValue::try_from(feeds.cache_control(full_archive))
+        .unwrap_or(HeaderValue::from_static("no-cache"))
 }
 
 /// The `Last-Modified` of a version, when it may carry one.
@@ -252,7 +233,7 @@ fn with_charset(media_type: &'static str) -> HeaderValue {
         "text/x-opml" => "text/x-opml; charset=utf-8",
         "text/html" => "text/html; charset=utf-8",
         other => {
-            return HeaderValue::from_str(&format!("{other}; charset=utf-8"))
+            return HeaderValue::from_str(&crate::documents::content_type(other))
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         }
     };

@@ -239,12 +239,11 @@ impl Snapshot {
             bodies: &self.bodies,
         };
         if let DocId::Feed {
-            scope,
-            page: Page::Archive(n),
+            page: Page::Archive(_),
             ..
         } = id
         {
-            let Some(key) = self.archive_key(id, scope, *n) else {
+            let Some(key) = documents::archive_key(&self.config, &self.feeds, id) else {
                 return Lookup::NotFound;
             };
             let mut fault = None;
@@ -302,32 +301,14 @@ impl Snapshot {
     /// leaving its thread; anything else goes to the render pool.
     pub fn cached(&self, id: &DocId) -> Option<Arc<Rendered>> {
         if let DocId::Feed {
-            scope,
-            page: Page::Archive(n),
+            page: Page::Archive(_),
             ..
         } = id
         {
-            let key = self.archive_key(id, scope, *n)?;
+            let key = documents::archive_key(&self.config, &self.feeds, id)?;
             return self.renderings.archives.get(&key);
         }
         self.cache.get(id)
-    }
-
-    /// What an archive page is cached under; `None` when the page does not exist. The page's
-    /// bytes depend on its path, its entries, and whether a newer archive page exists (its
-    /// `next-archive` link); nothing else varies within one store.
-    fn archive_key(&self, id: &DocId, scope: &Scope, n: usize) -> Option<[u8; 32]> {
-        let feed = self.feeds.get(scope)?;
-        let limit = self.config.feeds.limit;
-        let entries = feed.page(Page::Archive(n), limit)?;
-        let mut h = blake3::Hasher::new();
-        h.update(id.path().as_bytes());
-        h.update(&[u8::from(n < feed.archive_pages(limit))]);
-        for post in entries {
-            h.update(&post.content_hash);
-            h.update(post.source.as_bytes());
-        }
-        Some(*h.finalize().as_bytes())
     }
 
     /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
@@ -335,9 +316,10 @@ impl Snapshot {
     /// Archive pages are not kept as fallbacks: they are thousands, kept by their entries in
     /// the archive cache already, and never change once full; holding their last good bytes
     /// too would keep a walk of the archives in memory beyond that cache's bound. They are
-    /// compressed with [`Effort::Quick`], so that walking them cannot cost much more CPU than
+    /// compressed with [`Effort::Quick`] (see [`Effort::of`]), so that walking them cannot cost much more CPU than
     /// serving them.
     fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
+        let rendered = Arc::new(Rendered::with_effort(doc, Effort::of(id)));
         let archive = matches!(
             id,
             DocId::Feed {
@@ -345,11 +327,9 @@ impl Snapshot {
                 ..
             }
         );
-        if archive {
-            return Arc::new(Rendered::with_effort(doc, Effort::Quick));
+        if !archive {
+            self.renderings.remember(id, self.generation, &rendered);
         }
-        let rendered = Arc::new(Rendered::new(doc));
-        self.renderings.remember(id, self.generation, &rendered);
         rendered
     }
 }
@@ -408,7 +388,7 @@ impl Store {
         if let (Some(prev), Some(delta)) = (&previous, delta) {
             let affected: HashSet<&Scope> = delta.scopes.iter().collect();
             for (id, doc) in prev.cache.iter() {
-                if !depends_on(&id, &affected) {
+                if !documents::depends_on(&id, &affected) {
                     cache.insert(id, doc);
                 }
             }
@@ -430,17 +410,6 @@ impl Store {
         });
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot
-    }
-}
-
-/// Whether a document's bytes may change when `affected` scopes change. The index and the
-/// OPML list show every feed (and counts), so they depend on all of them.
-fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
-    match id {
-        DocId::Feed { scope, .. } => affected.contains(scope),
-        DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
-        DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
-        DocId::Index | DocId::Opml => !affected.is_empty(),
     }
 }
 

@@ -6,6 +6,8 @@ mod caches;
 mod check;
 mod container;
 mod documents;
+mod export_nginx;
+mod export_watch;
 mod hostile;
 mod http;
 mod hub;
