@@ -47,6 +47,9 @@ fn render_subscription_document(c: &mut Criterion) {
     let catalog = Catalog::load(Arc::new(config.clone()), Utc::now());
     let feeds = catalog.feeds().clone();
     let bodies = Bodies::default();
+    bodies.read_from(std::sync::Arc::new(tidings::load::ContentFiles::new(
+        &config,
+    )));
     let ctx = Context {
         config: &config,
         feeds: &feeds,

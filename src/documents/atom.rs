@@ -9,7 +9,7 @@ use atom_syndication::{
 use bytes::Bytes;
 
 use super::{GENERATOR, PageView, RenderError};
-use crate::posts::{Author, Post};
+use crate::posts::{Author, Body, Post};
 
 pub(crate) const FH_NS: &str = "http://purl.org/syndication/history/1.0";
 pub(crate) const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
@@ -62,10 +62,8 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         links,
         subtitle: Some(Text::plain(view.description.clone())),
         entries: view
-            .entries
-            .iter()
-            .zip(&view.full_content)
-            .map(|(p, &full)| entry(view, p, full))
+            .items()
+            .map(|(p, body, full)| entry(view, p, body, full))
             .collect(),
         extensions,
         namespaces,
@@ -108,8 +106,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn entry(view: &PageView<'_>, post: &Post, full: bool) -> Entry {
-    let body = view.bodies.get(post);
+fn entry(view: &PageView<'_>, post: &Post, body: &Body, full: bool) -> Entry {
     let lang = view.lang_of(post).map(str::to_owned);
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {

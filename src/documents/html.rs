@@ -15,7 +15,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::{DocId, Format, PageView, feed_url};
 use crate::feeds::{Page, Scope};
-use crate::posts::Post;
+use crate::posts::{Body, Post};
 
 /// Where the page sits: its feed's scope, which page it is, and how many archive pages the
 /// feed has, to name its siblings and neighbours.
@@ -72,8 +72,8 @@ pub(crate) fn render(view: &PageView<'_>, place: &Place<'_>) -> Bytes {
                     @if view.entries.is_empty() {
                         p { "No entries yet." }
                     }
-                    @for post in &view.entries {
-                        (entry(view, post))
+                    @for (post, body, _) in view.items() {
+                        (entry(view, post, body))
                     }
                 }
                 (navigation(view, place))
@@ -109,8 +109,7 @@ fn subscribe(formats: &[(Format, String)]) -> Markup {
     }
 }
 
-fn entry(view: &PageView<'_>, post: &Post) -> Markup {
-    let body = view.bodies.get(post);
+fn entry(view: &PageView<'_>, post: &Post, body: &Body) -> Markup {
     let names: Vec<(String, String)> = post
         .categories
         .iter()

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::{PageView, RenderError};
-use crate::posts::{Author, Post};
+use crate::posts::{Author, Body, Post};
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {
@@ -97,10 +97,8 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
             })
             .collect(),
         items: view
-            .entries
-            .iter()
-            .zip(&view.full_content)
-            .map(|(p, &full)| item(view, p, full))
+            .items()
+            .map(|(p, body, full)| item(view, p, body, full))
             .collect(),
     };
     // Serializing plain strings into a Vec cannot fail; if it ever did, the error is reported
@@ -110,15 +108,14 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         .map_err(RenderError::Json)
 }
 
-fn item<'a>(view: &'a PageView<'_>, post: &'a Post, full: bool) -> JsonItem<'a> {
-    let body = view.bodies.get(post);
+fn item<'a>(view: &'a PageView<'_>, post: &'a Post, body: &Body, full: bool) -> JsonItem<'a> {
     JsonItem {
         id: &post.id,
         url: post.permalink.as_str(),
         title: &post.title,
         content_html: full.then(|| Arc::clone(&body.html)),
         content_text: (!full).then(|| Arc::clone(&body.summary)),
-        summary: body.summary,
+        summary: Arc::clone(&body.summary),
         image: post.image.as_ref().map(|u| u.as_str()),
         // The lead image doubles as the banner readers show above the item.
         banner_image: post.image.as_ref().map(|u| u.as_str()),

@@ -27,7 +27,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
-use crate::posts::{Bodies, Post};
+use crate::posts::{Bodies, Body, Post};
 pub use paths::{DocId, Format};
 
 /// The media type of the OPML list.
@@ -43,6 +43,10 @@ pub struct Document {
     pub body: Bytes,
     /// Media type without parameters; every document is UTF-8.
     pub media_type: &'static str,
+    /// Whether every entry's body was there. An entry whose file changed underneath, not yet
+    /// reloaded, shows its summary alone; such a document is right for this moment only and
+    /// must not be kept (the reload that follows changes its feed anyway).
+    pub complete: bool,
 }
 
 /// Why a document that exists could not be written. The serializers write into memory, so
@@ -94,10 +98,12 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
         DocId::Opml => Ok(Some(Document {
             body: opml::render(ctx)?,
             media_type: OPML_MEDIA_TYPE,
+            complete: true,
         })),
         DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
+            complete: true,
         })),
     }
 }
@@ -136,7 +142,7 @@ fn feed_document(
             }
             if view.full_content[i] {
                 view.full_content[i] = false;
-                excess = excess.saturating_sub(ctx.bodies.get(&view.entries[i]).html.len());
+                excess = excess.saturating_sub(view.bodies[i].html.len());
                 dropped = true;
             }
         }
@@ -162,6 +168,7 @@ fn render_feed(
     Ok(Document {
         body,
         media_type: format.media_type(),
+        complete: view.complete,
     })
 }
 
@@ -272,7 +279,10 @@ pub fn feed_url(config: &Config, path: &str) -> String {
 /// Everything a feed document says, computed once for all formats.
 pub(crate) struct PageView<'a> {
     pub(crate) config: &'a Config,
-    pub(crate) bodies: &'a Bodies,
+    /// Each entry's body, in order.
+    pub(crate) bodies: Vec<Body>,
+    /// Whether every entry's body was there (see [`Document::complete`]).
+    pub(crate) complete: bool,
     pub(crate) title: String,
     pub(crate) description: String,
     /// A permanent id for the feed (Atom `id`): a `tag:` URI under the configured authority,
@@ -292,6 +302,15 @@ pub(crate) struct PageView<'a> {
 }
 
 impl<'a> PageView<'a> {
+    /// Each entry with its body and whether it carries its full content.
+    pub(crate) fn items(&self) -> impl Iterator<Item = (&Arc<Post>, &Body, bool)> {
+        self.entries
+            .iter()
+            .zip(&self.bodies)
+            .zip(&self.full_content)
+            .map(|((post, body), &full)| (post, body, full))
+    }
+
     fn new(
         ctx: Context<'a>,
         feed: &'a Feed,
@@ -342,16 +361,34 @@ impl<'a> PageView<'a> {
             Scope::Category(name) => Some(name.as_str()),
             Scope::Site | Scope::Tag(_) => None,
         });
-        let full_content = entries
+        // A body whose file changed underneath (not yet reloaded) is left out, and the
+        // document said to be incomplete, rather than shown next to metadata of another
+        // version of its post.
+        let found: Vec<Option<Body>> = entries.iter().map(|post| ctx.bodies.get(post)).collect();
+        let complete = found.iter().all(Option::is_some);
+        let full_content = found
             .iter()
-            .map(|post| {
+            .map(|body| {
                 mode == ContentMode::Full
-                    && ctx.bodies.get(post).html.len() <= config.feeds.max_entry_bytes
+                    && body
+                        .as_ref()
+                        .is_some_and(|b| b.html.len() <= config.feeds.max_entry_bytes)
+            })
+            .collect();
+        let bodies = found
+            .into_iter()
+            .zip(&entries)
+            .map(|(body, post)| {
+                body.unwrap_or_else(|| Body {
+                    html: Arc::from(""),
+                    summary: post.description.clone().unwrap_or_else(|| Arc::from("")),
+                })
             })
             .collect();
         Some(Self {
             config,
-            bodies: ctx.bodies,
+            bodies,
+            complete,
             full_content,
             title,
             description: config.site.description.clone(),

@@ -11,7 +11,7 @@ use rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::atom::{FH_NS, MEDIA_NS, archive_links, link};
 use super::{GENERATOR, PageView, RenderError, text_as_html};
-use crate::posts::Post;
+use crate::posts::{Body, Post};
 
 pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     let mut links = vec![link(&view.self_url, "self", Some("application/rss+xml"))];
@@ -42,10 +42,8 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
         docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
         ttl: Some(ttl.to_string()),
         items: view
-            .entries
-            .iter()
-            .zip(&view.full_content)
-            .map(|(p, &full)| item(view, p, full))
+            .items()
+            .map(|(p, body, full)| item(p, body, full))
             .collect(),
         extensions,
         atom_ext: Some(AtomExtension { links }),
@@ -57,8 +55,7 @@ pub(crate) fn render(view: &PageView<'_>) -> Result<Bytes, RenderError> {
     Ok(Bytes::from(super::hex_ampersands(xml)))
 }
 
-fn item(view: &PageView<'_>, post: &Post, full: bool) -> Item {
-    let body = view.bodies.get(post);
+fn item(post: &Post, body: &Body, full: bool) -> Item {
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &post.image {
         let elements = super::media_elements(image).map(|(name, attrs)| {

@@ -282,6 +282,8 @@ impl Exporter {
         // this build makes them.
         let same_compression =
             manifest_in(&out).is_some_and(|m| m.compression == encoding::SETTINGS);
+        self.bodies
+            .read_from(Arc::new(crate::load::ContentFiles::new(config)));
         let ctx = Context {
             config,
             feeds: catalog.feeds(),

@@ -691,6 +691,7 @@ mod tests {
         Arc::new(Rendered::new(Document {
             body: Bytes::from_static(text.as_bytes()),
             media_type: "text/html",
+            complete: true,
         }))
     }
 

@@ -140,6 +140,33 @@ fn read_all(
     })
 }
 
+/// The content directory, read again for posts' bodies (see [`posts::PostFiles`]): under
+/// the same rules as the first read (regular files only, the size limit), so a body is never
+/// read from something the loader would have refused.
+#[derive(Debug, Clone)]
+pub struct ContentFiles {
+    root: std::path::PathBuf,
+    max_bytes: usize,
+}
+
+impl ContentFiles {
+    /// The content directory `config` names.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            root: config.content_dir.clone(),
+            max_bytes: config.posts.max_bytes,
+        }
+    }
+}
+
+impl posts::PostFiles for ContentFiles {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        files::read_into(&self.root.join(path), self.max_bytes, &mut buf).ok()?;
+        Some(buf)
+    }
+}
+
 /// Reads and loads one file into `buf`'s reused allocation. A path that no longer names a
 /// candidate regular file is `Gone`.
 fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) -> FileRead {
@@ -149,7 +176,7 @@ fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) ->
     let path = root.join(relative);
     match files::read_into(&path, config.posts.max_bytes, buf) {
         Ok(stamp) => {
-            let source = Source::new(relative, buf);
+            let source = Source::on_disk(relative, buf);
             let result =
                 posts::load_post(&source, config).map_err(|e| LoadError::post(relative, e));
             let hash = match &result {

@@ -10,8 +10,11 @@
 //! the YAML, [`dates`] reads dates, [`permalink`] builds URLs, [`body`] renders and sanitizes.
 //! Rendering is the expensive step and most posts are never shown (only the newest of each
 //! feed are, until someone walks the archives), so it happens lazily, when a document needs
-//! the body, through a [`Bodies`] cache its owner bounds by bytes. The body itself is kept
-//! LZ4-compressed for the same reason.
+//! the body, through a [`Bodies`] cache its owner bounds by bytes. For the same reason a post
+//! loaded from a file does not keep its body at all, only where it lies in the file: the
+//! body is read again when a document needs it (through [`PostFiles`], which the owner of the
+//! cache provides), and used only if the file still holds the very bytes the post was loaded
+//! from. A post loaded from bytes alone keeps its body, LZ4-compressed.
 
 pub mod body;
 pub mod dates;
@@ -20,7 +23,7 @@ pub mod permalink;
 pub mod text;
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -65,8 +68,8 @@ pub struct Post {
     pub lang: Option<String>,
     /// `description` or `excerpt` from the front matter.
     pub description: Option<Arc<str>>,
-    /// The body as written, LZ4-compressed (size-prepended).
-    body: Box<[u8]>,
+    /// Where the body is.
+    body: Stored,
     /// Identifies this version of this post's rendered body (see [`Post::render_key`]).
     render_key: u64,
     summary_length: usize,
@@ -81,6 +84,23 @@ pub struct Author {
     pub email: Option<String>,
     /// Home page, absolute.
     pub uri: Option<String>,
+}
+
+/// Where a post's body is kept.
+#[derive(Debug)]
+enum Stored {
+    /// In memory, LZ4-compressed (size-prepended): for a post loaded from bytes alone.
+    Inline(Box<[u8]>),
+    /// In the post's file, at these bytes: read again when a document needs it.
+    File { offset: u32, len: u32 },
+}
+
+/// Reads a post's file again, for its body: provided by whoever loaded the posts from files,
+/// so that this module never touches the disk itself.
+pub trait PostFiles: Send + Sync {
+    /// The current bytes of the file at `path` (relative to the content directory), if it
+    /// can be read.
+    fn read(&self, path: &str) -> Option<Vec<u8>>;
 }
 
 /// A post's body as documents show it.
@@ -106,6 +126,8 @@ static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
 /// budget, and only the posts of recently rendered documents are ever needed again.
 pub struct Bodies {
     cache: quick_cache::sync::Cache<u64, Body, BodyWeight>,
+    /// Where bodies kept in files are read from; set once, by the owner.
+    files: OnceLock<Arc<dyn PostFiles>>,
 }
 
 /// Bytes of rendered HTML kept by default. Enough for the posts of every subscription
@@ -126,18 +148,26 @@ impl Bodies {
     pub fn new(max_bytes: u64) -> Self {
         Self {
             cache: quick_cache::sync::Cache::with_weighter(8_192, max_bytes, BodyWeight),
+            files: OnceLock::new(),
         }
     }
 
-    /// The post's body, rendered on first use.
-    pub fn get(&self, post: &Post) -> Body {
+    /// Reads the bodies of posts loaded from files through `files` (the first call wins: a
+    /// cache serves one content directory).
+    pub fn read_from(&self, files: Arc<dyn PostFiles>) {
+        let _ = self.files.set(files);
+    }
+
+    /// The post's body, rendered on first use; `None` when its file no longer holds the bytes
+    /// the post was loaded from (changed or deleted, and not yet reloaded), or cannot be read.
+    pub fn get(&self, post: &Post) -> Option<Body> {
         let rendered = self
             .cache
             .get_or_insert_with(&post.render_key, || {
-                Ok::<_, std::convert::Infallible>(post.render_markup())
+                post.markup(self.files.get().map(|f| &**f)).ok_or(())
             })
-            .unwrap_or_else(|never| match never {});
-        post.with_description(rendered)
+            .ok()?;
+        Some(post.with_description(rendered))
     }
 }
 
@@ -157,19 +187,45 @@ impl std::fmt::Debug for Bodies {
 }
 
 impl Post {
-    /// Renders the body now, without any cache (documents go through [`Bodies`]).
+    /// Renders the body of a post loaded from bytes alone now, without any cache (documents
+    /// go through [`Bodies`]); an empty body for a post whose body stayed in its file.
     pub fn render(&self) -> Body {
-        self.with_description(self.render_markup())
+        let markup = self.markup(None).unwrap_or_else(|| Body {
+            html: Arc::from(""),
+            summary: Arc::from(""),
+        });
+        self.with_description(markup)
     }
 
     /// The Markdown rendered and sanitized, and the summary taken from it: what [`Bodies`]
     /// caches, since a `description` costs nothing to apply afterwards.
-    fn render_markup(&self) -> Body {
-        let html = RENDERER.render(&self.body_text(), &self.permalink);
+    fn markup(&self, files: Option<&dyn PostFiles>) -> Option<Body> {
+        let text = self.text(files)?;
+        let html = RENDERER.render(&text, &self.permalink);
         let summary = body::summarize(&html, self.summary_length);
-        Body {
+        Some(Body {
             html: html.into(),
             summary: summary.into(),
+        })
+    }
+
+    /// The body as written: from memory, or from the file if it still holds the bytes this
+    /// post was loaded from.
+    fn text(&self, files: Option<&dyn PostFiles>) -> Option<String> {
+        match &self.body {
+            Stored::Inline(lz4) => lz4_flex::decompress_size_prepended(lz4)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok()),
+            Stored::File { offset, len } => {
+                let bytes = files?.read(&self.source)?;
+                let hashed = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+                if *blake3::hash(hashed).as_bytes() != self.content_hash {
+                    return None;
+                }
+                let start = *offset as usize;
+                let body = bytes.get(start..start.checked_add(*len as usize)?)?;
+                String::from_utf8(body.to_vec()).ok()
+            }
         }
     }
 
@@ -188,12 +244,10 @@ impl Post {
         self.render_key
     }
 
-    /// The body as written in the file (after the front matter).
+    /// The body as written in the file (after the front matter), for a post loaded from
+    /// bytes alone; empty for one whose body stayed in its file.
     pub fn body_text(&self) -> String {
-        lz4_flex::decompress_size_prepended(&self.body)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or_default()
+        self.text(None).unwrap_or_default()
     }
 
     /// The newest of the post's dates: what a feed's `updated` is computed from.
@@ -291,19 +345,49 @@ pub enum Loaded {
 }
 
 /// One file as the loader sees it. The loader never looks at the disk: whoever read the file
-/// says what it is called.
+/// says what it is called, and whether it can read it again.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
     /// The file's path under the content directory, `/`-separated: the post's identity.
     pub path: &'a str,
     /// Its bytes.
     pub bytes: &'a [u8],
+    /// Whether the file can be read again for its body (see [`PostFiles`]); if not, the post
+    /// keeps its body in memory.
+    pub on_disk: bool,
 }
 
 impl<'a> Source<'a> {
-    /// The file at `path` with these bytes.
+    /// Bytes that exist only here: the post keeps its body.
     pub fn new(path: &'a str, bytes: &'a [u8]) -> Self {
-        Self { path, bytes }
+        Self {
+            path,
+            bytes,
+            on_disk: false,
+        }
+    }
+
+    /// The bytes of the file at `path`, which can be read again: the post keeps only where
+    /// its body lies.
+    pub fn on_disk(path: &'a str, bytes: &'a [u8]) -> Self {
+        Self {
+            path,
+            bytes,
+            on_disk: true,
+        }
+    }
+}
+
+/// UTF-8's byte order mark, which a file may start with and the content hash leaves out.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where a post keeps `body`, a slice of `source`'s bytes.
+fn stored(source: &Source<'_>, body: &str) -> Stored {
+    let start = (body.as_ptr() as usize).wrapping_sub(source.bytes.as_ptr() as usize);
+    let within = start <= source.bytes.len() && body.len() <= source.bytes.len() - start;
+    match (u32::try_from(start), u32::try_from(body.len())) {
+        (Ok(offset), Ok(len)) if source.on_disk && within => Stored::File { offset, len },
+        _ => Stored::Inline(lz4_flex::compress_prepend_size(body.as_bytes()).into_boxed_slice()),
     }
 }
 
@@ -356,7 +440,7 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
         image,
         lang,
         description,
-        body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
+        body: stored(source, body_text),
         summary_length: config.posts.summary_length,
     })))
 }
@@ -417,7 +501,7 @@ fn open(bytes: &[u8], max_bytes: usize) -> Result<Opened<'_>, PostError> {
             },
         ));
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     // A file that does not start with `---` is not a post whatever its encoding, so that
     // check comes before UTF-8 validation: a binary file with a post extension is skipped.
     if !bytes.starts_with(b"---") {

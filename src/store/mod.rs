@@ -247,8 +247,17 @@ impl Snapshot {
                 return Lookup::NotFound;
             };
             let mut fault = None;
+            if let Some(hit) = self.renderings.archives.get(&key) {
+                return Lookup::Found(hit);
+            }
+            let mut incomplete = None;
             let found = self.renderings.archives.get_or_insert_with(&key, || {
                 match render(ctx, id) {
+                    // Right for this moment only: served, never kept.
+                    Ok(Some(doc)) if !doc.complete => {
+                        incomplete = Some(self.wrap(id, doc));
+                        Err(())
+                    }
                     Ok(Some(doc)) => Ok(self.remember(id, doc)),
                     Ok(None) => Err(()),
                     // Kept under this key, the last good bytes serve until the page's
@@ -259,6 +268,9 @@ impl Snapshot {
                     }
                 }
             });
+            if let Some(document) = incomplete {
+                return Lookup::Found(document);
+            }
             return match (found, fault) {
                 (Ok(document), None) => Lookup::Found(document),
                 (Ok(document), Some(fault)) => Lookup::Degraded { document, fault },
@@ -272,6 +284,8 @@ impl Snapshot {
         // Rendered outside the cache: two requests racing for the same document both render
         // it, which costs a little CPU once but never blocks other documents' readers.
         let (rendered, fault) = match render(ctx, id) {
+            // Right for this moment only: served, never kept.
+            Ok(Some(doc)) if !doc.complete => return Lookup::Found(self.wrap(id, doc)),
             Ok(Some(doc)) => (self.remember(id, doc), None),
             Ok(None) => return Lookup::NotFound,
             Err(e) => match self.renderings.last_good(id) {
@@ -311,6 +325,11 @@ impl Snapshot {
         self.cache.get(id)
     }
 
+    /// A newly rendered document, hashed and ready to compress with the effort `id` is worth.
+    fn wrap(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
+        Arc::new(Rendered::with_effort(doc, Effort::of(id)))
+    }
+
     /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
     ///
     /// Archive pages are not kept as fallbacks: they are thousands, kept by their entries in
@@ -319,7 +338,7 @@ impl Snapshot {
     /// compressed with [`Effort::Quick`] (see [`Effort::of`]), so that walking them cannot cost much more CPU than
     /// serving them.
     fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
-        let rendered = Arc::new(Rendered::with_effort(doc, Effort::of(id)));
+        let rendered = self.wrap(id, doc);
         let archive = matches!(
             id,
             DocId::Feed {
@@ -383,6 +402,8 @@ impl Store {
     /// Publishes the catalog's current state. Rendered documents of scopes not in `delta`
     /// are carried over from the previous snapshot; everything else renders on demand.
     pub fn publish(&self, catalog: &Catalog, delta: Option<&Delta>) -> Arc<Snapshot> {
+        self.bodies
+            .read_from(Arc::new(crate::load::ContentFiles::new(catalog.config())));
         let previous = self.snapshot();
         let cache = new_document_cache(DOCUMENT_CACHE_BYTES);
         if let (Some(prev), Some(delta)) = (&previous, delta) {
@@ -486,6 +507,7 @@ mod tests {
             Ok(Some(Document {
                 body: Bytes::from_static(text.as_bytes()),
                 media_type: "text/html",
+                complete: true,
             }))
         }
     }

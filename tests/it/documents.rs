@@ -25,6 +25,9 @@ fn render_all(dir: &std::path::Path, cfg: &Config) -> (Feeds, BTreeMap<String, V
     assert!(catalog.errors().is_empty(), "{:?}", catalog.errors());
     let feeds = catalog.feeds().clone();
     let bodies = Bodies::default();
+    let mut read = cfg.clone();
+    read.content_dir = dir.to_owned();
+    bodies.read_from(std::sync::Arc::new(tidings::load::ContentFiles::new(&read)));
     let ctx = Context {
         config: cfg,
         feeds: &feeds,
@@ -895,4 +898,68 @@ fn ampersands_in_text_are_hex_references_and_read_the_same() {
             "{path}: an XML parser reads the title as written"
         );
     }
+}
+
+/// A post keeps only where its body lies in its file. A body read again after the file
+/// changed underneath (the watcher has not reloaded it yet) is not shown next to the old
+/// version's title and dates: the entry shows its summary, the document says it is
+/// incomplete, and the store serves it without keeping it; once the file holds the loaded
+/// bytes again, the body is back and the document is kept.
+#[test]
+fn a_body_whose_file_changed_underneath_is_left_out_and_not_kept() {
+    let original = b"---\ntitle: A\ndate: 2022-05-26 07:32:30 +0800\ndescription: The summary\n---\nThe original body.\n";
+    let dir = site(&[("a.md", original)]);
+    let mut cfg = config("");
+    cfg.content_dir = dir.path().to_owned();
+    let catalog = load_at(dir.path(), &cfg, now());
+    let store = tidings::store::Store::new();
+    let id = DocId::current(Scope::Site, Format::Atom);
+    let render = |bodies: &Bodies| {
+        let ctx = Context {
+            config: &cfg,
+            feeds: catalog.feeds(),
+            bodies,
+        };
+        documents::render(ctx, &id).ok().flatten().expect("renders")
+    };
+    let files = || std::sync::Arc::new(tidings::load::ContentFiles::new(&cfg));
+    let bodies = Bodies::default();
+    bodies.read_from(files());
+    let doc = render(&bodies);
+    assert!(doc.complete);
+    assert!(String::from_utf8_lossy(&doc.body).contains("The original body."));
+
+    std::fs::write(
+        dir.path().join("a.md"),
+        b"---\ntitle: A, edited\ndate: 2022-05-26 07:32:30 +0800\n---\nThe edited body.\n",
+    )
+    .expect("write");
+    let cold = Bodies::default();
+    cold.read_from(files());
+    let doc = render(&cold);
+    let text = String::from_utf8_lossy(&doc.body);
+    assert!(!doc.complete);
+    assert!(
+        !text.contains("original body") && !text.contains("edited body"),
+        "{text}"
+    );
+    assert!(text.contains("The summary"), "{text}");
+    // The store serves it and renders it again next time rather than keeping it.
+    store.publish(&catalog, None);
+    let snapshot = store.snapshot().expect("published");
+    let (tidings::store::Lookup::Found(first), tidings::store::Lookup::Found(second)) =
+        (snapshot.document(&id), snapshot.document(&id))
+    else {
+        panic!("served");
+    };
+    assert!(!std::sync::Arc::ptr_eq(&first, &second), "kept");
+
+    std::fs::write(dir.path().join("a.md"), original).expect("write");
+    let (tidings::store::Lookup::Found(first), tidings::store::Lookup::Found(second)) =
+        (snapshot.document(&id), snapshot.document(&id))
+    else {
+        panic!("served");
+    };
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "not kept");
+    assert!(String::from_utf8_lossy(&first.identity).contains("The original body."));
 }
