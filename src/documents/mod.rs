@@ -10,6 +10,7 @@
 //! the three formats cannot disagree about titles, links, dates or archive chains.
 
 mod atom;
+mod changes;
 mod html;
 mod index;
 mod json;
@@ -26,6 +27,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
 use crate::posts::{Bodies, Post};
+pub use changes::changed;
 pub use paths::{DocId, Format};
 
 /// The generator named in every feed.
