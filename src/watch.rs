@@ -26,10 +26,12 @@ use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
 
 use crate::config::{Config, WatchMode};
+use crate::documents;
 use crate::files;
 use crate::load::{Catalog, Delta};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::purge::{self, Purger};
+use crate::store::{Snapshot, Store};
 use crate::websub::hub::Hub;
 use crate::websub::{self, Publisher};
 
@@ -105,7 +107,13 @@ impl Watcher {
             .name("tidings-rebuild".into())
             .spawn(move || {
                 let publisher = Publisher::start(&config, Arc::clone(&metrics), hub);
-                rebuild_loop(config, store, metrics, &publisher, events, rx);
+                let purger = Purger::start(&config, Arc::clone(&metrics));
+                let news = News {
+                    publisher: &publisher,
+                    purger: &purger,
+                };
+                rebuild_loop(config, store, metrics, &news, events, rx);
+                purger.stop();
                 publisher.stop();
             })
             .map_err(WatchError::Thread)?;
@@ -172,6 +180,38 @@ fn start_debouncer(
     Ok(Box::new(debouncer))
 }
 
+/// Who hears of what a rebuild changed once it is served: WebSub hubs and caches.
+struct News<'a> {
+    publisher: &'a Publisher,
+    purger: &'a Purger,
+}
+
+impl News<'_> {
+    /// Tells hubs and caches of the documents whose bytes differ between `before` and
+    /// `after`. Computed only when someone listens; neither waits for the network.
+    fn tell(&self, before: &Snapshot, after: &Snapshot, delta: &Delta) {
+        let hubs = self.publisher.has_hubs();
+        let caches = self.purger.is_active();
+        if !hubs && !caches {
+            return;
+        }
+        let config = &after.config;
+        let changed = documents::changed(
+            &before.feeds,
+            &after.feeds,
+            &delta.scopes,
+            config.feeds.limit,
+        );
+        if hubs {
+            self.publisher
+                .publish(&websub::topics(&changed, &after.feeds, config));
+        }
+        if caches {
+            self.purger.purge(&purge::targets(config, &changed));
+        }
+    }
+}
+
 /// What a batch of events asks for.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Work {
@@ -183,7 +223,7 @@ fn rebuild_loop(
     config: Arc<Config>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
-    publisher: &Publisher,
+    news: &News<'_>,
     events: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
 ) {
@@ -219,7 +259,7 @@ fn rebuild_loop(
             Instant::now(),
             &store,
             &metrics,
-            publisher,
+            news,
         );
     }
 
@@ -310,14 +350,7 @@ fn rebuild_loop(
             .next_publication()
             .is_some_and(|at| at <= Utc::now());
         if work.rescan || !work.paths.is_empty() || due {
-            rebuild(
-                &mut catalog,
-                &mut work,
-                noticed,
-                &store,
-                &metrics,
-                publisher,
-            );
+            rebuild(&mut catalog, &mut work, noticed, &store, &metrics, news);
         }
     }
 }
@@ -402,7 +435,7 @@ fn rebuild(
     noticed: Instant,
     store: &Store,
     metrics: &Metrics,
-    publisher: &Publisher,
+    news: &News<'_>,
 ) {
     let work = std::mem::take(work);
     let mut paths = work.paths;
@@ -432,17 +465,10 @@ fn rebuild(
     }
     let before = store.snapshot();
     let snapshot = store.publish(catalog, Some(&delta));
-    // Hubs hear of a change once it is served, and only of documents whose bytes changed.
-    if publisher.has_hubs()
-        && let Some(before) = before
-    {
-        let topics = websub::changed_topics(
-            &before.feeds,
-            &snapshot.feeds,
-            &delta.scopes,
-            &snapshot.config,
-        );
-        publisher.publish(&topics);
+    // Hubs and caches hear of a change once it is served (a cache refetching at once gets
+    // the new bytes), and only of documents whose bytes changed.
+    if let Some(before) = before {
+        news.tell(&before, &snapshot, &delta);
     }
     let took = noticed.elapsed();
     metrics.observe_rebuild(took, &snapshot);
