@@ -456,7 +456,10 @@ impl Sender {
     /// Sends one request covering `targets`. `Err` when it is worth retrying; a refusal is
     /// given up at once (retrying cannot change the answer).
     fn one(&self, request: ureq::http::request::Builder, targets: &[Target]) -> Result<(), String> {
-        let request = request.body(()).map_err(|e| e.to_string())?;
+        // An empty body of known length: `Content-Length: 0`, which a POST to an API needs
+        // (and nothing else minds), rather than an empty chunked body.
+        let empty: &[u8] = &[];
+        let request = request.body(empty).map_err(|e| e.to_string())?;
         let target = request.uri().to_string();
         let status = match self.agent.run(request) {
             Ok(response) => response.status().as_u16(),

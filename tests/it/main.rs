@@ -13,6 +13,7 @@ mod live;
 mod loader;
 mod polling;
 mod props;
+mod purge;
 mod reader;
 mod support;
 mod tidy;
