@@ -14,10 +14,13 @@
 //! itself and a purge would change nothing.
 //!
 //! Purges are sent after the new snapshot is published, so a cache that refetches at once
-//! gets the new bytes.
+//! gets the new bytes — and once no request is still answering from the previous version
+//! (up to [`SETTLE_LIMIT`]): a cache miss whose fetch began just before the publish would
+//! otherwise store the old bytes right after the purge, for a whole `max-age`.
 
+use std::any::Any;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -40,6 +43,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// and a thread stopping waits at most this long for the request in flight.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest a purge waits for requests still answering from the version before the
+/// change (a render in progress, a slow hub delivery): past it, the purge goes anyway.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(2);
+
+/// Anything a version of the site is held by while requests answer from it.
+pub type Version = Weak<dyn Any + Send + Sync>;
 
 /// URLs one endpoint may hold pending: far more than any rebuild changes (a site's every
 /// document is a few per feed), so only a cache down through a storm of changes can reach it.
@@ -165,6 +175,8 @@ fn retry_window(config: &Config) -> Duration {
 #[derive(Default)]
 struct State {
     pending: BTreeSet<Target>,
+    /// Versions replaced by the changes pending, that requests may still answer from.
+    replaced: Vec<Version>,
     stop: bool,
 }
 
@@ -238,14 +250,16 @@ impl Purger {
         !self.endpoints.is_empty()
     }
 
-    /// Queues `targets` for every endpoint. Never waits for a cache: it only takes each
-    /// endpoint's lock, which its sender holds just long enough to take the set out.
-    pub fn purge(&self, targets: &[Target]) {
+    /// Queues `targets` for every endpoint, to be sent once `replaced` (the version of the
+    /// site before the change) is no longer in use. Never waits for a cache: it only takes
+    /// each endpoint's lock, which its sender holds just long enough to take the set out.
+    pub fn purge(&self, targets: &[Target], replaced: &Version) {
         if targets.is_empty() {
             return;
         }
         for (queue, _) in &self.endpoints {
             let mut state = queue.lock();
+            state.replaced.push(Weak::clone(replaced));
             let mut dropped = 0;
             for target in targets {
                 if state.pending.len() < MAX_PENDING {
@@ -293,6 +307,16 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Waits until no request answers from a `replaced` version any more, at most
+/// [`SETTLE_LIMIT`]. Usually at once: requests hold a version for microseconds unless they
+/// render.
+fn settle(replaced: &[Version]) {
+    let deadline = Instant::now() + SETTLE_LIMIT;
+    while replaced.iter().any(|v| v.strong_count() > 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// One endpoint's sender.
 struct Sender {
     endpoint: PurgeEndpoint,
@@ -314,7 +338,7 @@ impl Sender {
         let mut backoff = FIRST_BACKOFF;
         let mut next_try: Option<Instant> = None;
         loop {
-            let batch: Vec<Target> = {
+            let (batch, replaced): (Vec<Target>, Vec<Version>) = {
                 let mut state = queue.lock();
                 loop {
                     if state.stop {
@@ -342,8 +366,12 @@ impl Sender {
                             .unwrap_or_else(PoisonError::into_inner),
                     };
                 }
-                std::mem::take(&mut state.pending).into_iter().collect()
+                (
+                    std::mem::take(&mut state.pending).into_iter().collect(),
+                    std::mem::take(&mut state.replaced),
+                )
             };
+            settle(&replaced);
             match self.send(batch) {
                 None => {
                     if failing_since.take().is_some() {

@@ -15,8 +15,8 @@
 //! files on disk.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -189,7 +189,7 @@ struct News<'a> {
 impl News<'_> {
     /// Tells hubs and caches of the documents whose bytes differ between `before` and
     /// `after`. Computed only when someone listens; neither waits for the network.
-    fn tell(&self, before: &Snapshot, after: &Snapshot, delta: &Delta) {
+    fn tell(&self, before: &Arc<Snapshot>, after: &Snapshot, delta: &Delta) {
         let hubs = self.publisher.has_hubs();
         let caches = self.purger.is_active();
         if !hubs && !caches {
@@ -207,7 +207,10 @@ impl News<'_> {
                 .publish(&websub::topics(&changed, &after.feeds, config));
         }
         if caches {
-            self.purger.purge(&purge::targets(config, &changed));
+            let replaced: Weak<Snapshot> = Arc::downgrade(before);
+            let replaced: purge::Version = replaced;
+            self.purger
+                .purge(&purge::targets(config, &changed), &replaced);
         }
     }
 }
