@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use crate::config::{Config, PurgeEndpoint};
+use crate::config::{Config, PurgeEndpoint, PurgeMode};
 use crate::documents::{self, DocId};
 use crate::metrics::{Metrics, PurgeRequest, PurgeResult};
 
@@ -236,7 +236,10 @@ impl Purger {
                 match thread {
                     Ok(thread) => Some((queue, thread)),
                     Err(e) => {
-                        tracing::error!("cannot start the purge sender for {endpoint:?}: {e}");
+                        tracing::error!(
+                            "cannot start the purge sender for {:?}: {e}",
+                            endpoint.mode
+                        );
                         None
                     }
                 }
@@ -259,6 +262,8 @@ impl Purger {
         }
         for (queue, _) in &self.endpoints {
             let mut state = queue.lock();
+            // Versions no request holds any more need no waiting for.
+            state.replaced.retain(|v| v.strong_count() > 0);
             state.replaced.push(Weak::clone(replaced));
             let mut dropped = 0;
             for target in targets {
@@ -404,12 +409,13 @@ impl Sender {
         }
     }
 
-    /// The endpoint as the operator wrote it, for log lines.
+    /// The endpoint as the operator wrote it, for log lines (its headers, which may hold
+    /// secrets, left out).
     fn name(&self) -> String {
-        match &self.endpoint {
-            PurgeEndpoint::Purge(url) => format!("PURGE {url}"),
-            PurgeEndpoint::Ban(url) => format!("BAN {url}"),
-            PurgeEndpoint::Template { method, template } => format!("{method} {template}"),
+        match &self.endpoint.mode {
+            PurgeMode::Purge(url) => format!("PURGE {url}"),
+            PurgeMode::Ban(url) => format!("BAN {url}"),
+            PurgeMode::Template { method, template } => format!("{method} {template}"),
         }
     }
 
@@ -428,8 +434,8 @@ impl Sender {
     /// Sends `batch` in order, stopping at the first failure worth retrying; `None` when
     /// nothing is left to retry.
     fn send(&self, batch: Vec<Target>) -> Option<Unsent> {
-        match &self.endpoint {
-            PurgeEndpoint::Ban(cache) => {
+        match &self.endpoint.mode {
+            PurgeMode::Ban(cache) => {
                 let mut sent = 0;
                 for (expression, covers) in ban_expressions(&batch) {
                     let request = ureq::http::Request::builder()
@@ -447,7 +453,7 @@ impl Sender {
                 }
                 None
             }
-            PurgeEndpoint::Purge(cache) => {
+            PurgeMode::Purge(cache) => {
                 let origin = cache.as_str().trim_end_matches('/');
                 self.each(batch, |target| {
                     ureq::http::Request::builder()
@@ -456,7 +462,7 @@ impl Sender {
                         .header("Host", &self.host)
                 })
             }
-            PurgeEndpoint::Template { method, template } => self.each(batch, |target| {
+            PurgeMode::Template { method, template } => self.each(batch, |target| {
                 ureq::http::Request::builder()
                     .method(method.as_str())
                     .uri(expand(template, target))
@@ -483,7 +489,14 @@ impl Sender {
 
     /// Sends one request covering `targets`. `Err` when it is worth retrying; a refusal is
     /// given up at once (retrying cannot change the answer).
-    fn one(&self, request: ureq::http::request::Builder, targets: &[Target]) -> Result<(), String> {
+    fn one(
+        &self,
+        mut request: ureq::http::request::Builder,
+        targets: &[Target],
+    ) -> Result<(), String> {
+        for (name, value) in &self.endpoint.headers {
+            request = request.header(name, value);
+        }
         // An empty body of known length: `Content-Length: 0`, which a POST to an API needs
         // (and nothing else minds), rather than an empty chunked body.
         let empty: &[u8] = &[];

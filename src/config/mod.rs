@@ -324,9 +324,18 @@ pub struct PurgeConfig {
     pub endpoints: Vec<PurgeEndpoint>,
 }
 
-/// One place purges go, as written `METHOD URL` (`purge.endpoints`).
+/// One place purges go, as written `METHOD URL [-H Name: value]...` (`purge.endpoints`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PurgeEndpoint {
+pub struct PurgeEndpoint {
+    /// Where and how.
+    pub mode: PurgeMode,
+    /// Headers every request to it carries (an API key...), as written after `-H`.
+    pub headers: Vec<(String, String)>,
+}
+
+/// How an endpoint is told of changed URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeMode {
     /// `PURGE http://cache:6081`: one `PURGE` per changed URL sent to the cache, with the
     /// URL's path as the request target and the site's host as `Host` (Varnish, Squid...).
     Purge(Url),
@@ -350,10 +359,33 @@ pub enum PurgeEndpoint {
 pub struct EndpointList(pub Vec<String>);
 
 impl fmt::Debug for EndpointList {
-    /// As the list is written, so an error quotes what the operator wrote.
+    /// As the list is written, so an error quotes what the operator wrote — but for header
+    /// values, which may be secrets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        f.debug_list()
+            .entries(self.0.iter().map(|raw| redact(raw)))
+            .finish()
     }
+}
+
+/// What separates an endpoint's headers from its URL and from one another, as in curl.
+const HEADER_FLAG: &str = " -H ";
+
+/// An endpoint as written, with every header's value hidden.
+fn redact(raw: &str) -> String {
+    let mut parts = raw.split(HEADER_FLAG);
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for header in parts {
+        out.push_str(HEADER_FLAG);
+        // Without a colon, where the name ends is a guess: its first word.
+        let name = header.split_once(':').map_or_else(
+            || header.split_whitespace().next().unwrap_or_default(),
+            |(name, _)| name,
+        );
+        out.push_str(name);
+        out.push_str(": …");
+    }
+    out
 }
 
 impl<'de> Deserialize<'de> for EndpointList {
@@ -1046,7 +1078,7 @@ impl Layers {
             .iter()
             .map(|raw| {
                 parse_endpoint(raw, &base_url)
-                    .map_err(|reason| endpoints.invalid(format!("`{raw}`: {reason}")))
+                    .map_err(|reason| endpoints.invalid(format!("`{}`: {reason}", redact(raw))))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
@@ -1158,17 +1190,49 @@ fn parse_base(raw: &Found<'_, String>) -> Result<Url, ConfigError> {
 /// The placeholders a purge URL template may hold.
 pub const PURGE_PLACEHOLDERS: [&str; 2] = ["{url}", "{path}"];
 
-/// One `purge.endpoints` item: `METHOD URL`. Without a placeholder the URL is a cache's
-/// address, reached with `PURGE` or `BAN`; with one, a template any method is sent to.
+/// One `purge.endpoints` item: `METHOD URL [-H Name: value]...`. Without a placeholder the
+/// URL is a cache's address, reached with `PURGE` or `BAN`; with one, a template any method
+/// is sent to.
 fn parse_endpoint(raw: &str, base_url: &Url) -> Result<PurgeEndpoint, String> {
+    let mut parts = raw.trim().split(HEADER_FLAG);
+    let request = parts.next().unwrap_or_default();
+    let headers = parts
+        .map(|header| {
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| "a header is `-H Name: value`, with a colon".to_owned())?;
+            let name = name.trim();
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || !name.bytes().all(token) {
+                return Err(format!("`{name}` is not a header name"));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!(
+                    "the value of header `{name}` holds control characters"
+                ));
+            }
+            Ok((name.to_owned(), value.trim().to_owned()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(PurgeEndpoint {
+        mode: parse_mode(request, base_url)?,
+        headers,
+    })
+}
+
+fn parse_mode(raw: &str, base_url: &Url) -> Result<PurgeMode, String> {
     let usage = "expected `PURGE http://cache:6081`, `BAN http://cache:6081` or \
-                 `METHOD https://api.example/purge?url={url}`";
+                 `METHOD https://api.example/purge?url={url}`, each optionally followed by \
+                 headers (`-H Name: value`)";
     let Some((method, target)) = raw.trim().split_once(char::is_whitespace) else {
         return Err(usage.to_owned());
     };
     let target = target.trim();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format!("`{method}` is not a method in capitals; {usage}"));
+    }
+    if target.contains(char::is_whitespace) {
+        return Err(format!("`{target}` is not one URL; {usage}"));
     }
     if PURGE_PLACEHOLDERS.iter().any(|p| target.contains(p)) {
         // What a filled-in template looks like decides whether it is usable.
@@ -1179,7 +1243,7 @@ fn parse_endpoint(raw: &str, base_url: &Url) -> Result<PurgeEndpoint, String> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("the template must make an http:// or https:// URL".to_owned());
         }
-        return Ok(PurgeEndpoint::Template {
+        return Ok(PurgeMode::Template {
             method: method.to_owned(),
             template: target.to_owned(),
         });
@@ -1199,9 +1263,9 @@ fn parse_endpoint(raw: &str, base_url: &Url) -> Result<PurgeEndpoint, String> {
         );
     }
     Ok(if method == "PURGE" {
-        PurgeEndpoint::Purge(url)
+        PurgeMode::Purge(url)
     } else {
-        PurgeEndpoint::Ban(url)
+        PurgeMode::Ban(url)
     })
 }
 
@@ -1733,23 +1797,35 @@ mod tests {
     fn purge_endpoints_name_a_cache_or_a_template_and_refusals_name_the_key() {
         let config = Layers::from_toml(
             "[purge]\nendpoints = [\"PURGE http://127.0.0.1:6081\", \"BAN  http://cache:80/\", \
-             \"POST https://api.example/purge?url={url}\", \"PURGE {url}\"]",
+             \"POST https://api.example/purge?url={url}\", \"PURGE {url} -H Fastly-Key: s3cret -H Authorization: Bearer x y\"]",
         )
         .unwrap()
         .resolve()
         .unwrap();
+        let plain = |mode| PurgeEndpoint {
+            mode,
+            headers: Vec::new(),
+        };
         assert_eq!(
             config.purge.endpoints,
             [
-                PurgeEndpoint::Purge(Url::parse("http://127.0.0.1:6081/").unwrap()),
-                PurgeEndpoint::Ban(Url::parse("http://cache/").unwrap()),
-                PurgeEndpoint::Template {
+                plain(PurgeMode::Purge(
+                    Url::parse("http://127.0.0.1:6081/").unwrap()
+                )),
+                plain(PurgeMode::Ban(Url::parse("http://cache/").unwrap())),
+                plain(PurgeMode::Template {
                     method: "POST".into(),
                     template: "https://api.example/purge?url={url}".into()
-                },
-                PurgeEndpoint::Template {
-                    method: "PURGE".into(),
-                    template: "{url}".into()
+                }),
+                PurgeEndpoint {
+                    mode: PurgeMode::Template {
+                        method: "PURGE".into(),
+                        template: "{url}".into()
+                    },
+                    headers: vec![
+                        ("Fastly-Key".into(), "s3cret".into()),
+                        ("Authorization".into(), "Bearer x y".into())
+                    ],
                 },
             ]
         );
@@ -1769,7 +1845,10 @@ mod tests {
             ("PURGE http://cache:6081/varnish", "no path"),
             ("BAN ftp://cache", "http"),
             ("GET ftp://x/{path}", "http"),
-            ("PURGE not a url", "relative URL"),
+            ("PURGE not a url", "not one URL"),
+            ("PURGE notaurl", "relative URL"),
+            ("PURGE {url} -H Key s3cret", "`-H Name: value`"),
+            ("PURGE {url} -H K y: s3cret", "not a header name"),
         ] {
             match Layers::from_toml(&format!("[purge]\nendpoints = [\"{bad}\"]"))
                 .unwrap()
@@ -1778,6 +1857,10 @@ mod tests {
                 Err(e @ ConfigError::Invalid { setting, .. }) => {
                     assert_eq!(setting.key, "purge.endpoints");
                     assert!(e.to_string().contains(why), "{bad}: {e}");
+                    assert!(
+                        !e.to_string().contains("s3cret"),
+                        "header values stay secret: {e}"
+                    );
                 }
                 other => panic!("{bad}: {other:?}"),
             }

@@ -208,8 +208,8 @@ fn a_dead_or_hanging_cache_delays_no_rebuild_and_its_retries_are_counted() {
     drop(hanging);
 }
 
-/// A stand-in for a CDN's purge API: records the method and target of every request and
-/// answers 200.
+/// A stand-in for a CDN's purge API: records the method, target and `X-Api-Key` of every
+/// request and answers 200.
 struct Api {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<String>>>,
@@ -266,20 +266,25 @@ fn serve(mut stream: std::net::TcpStream, log: &Mutex<Vec<String>>) {
             break;
         }
         let mut length = 0;
+        let mut key = String::new();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("x-api-key") {
+                    key = value.trim().to_owned();
+                }
             }
         }
         let mut body = vec![0; length];
         let _ = std::io::Read::read_exact(&mut reader, &mut body);
-        log.lock().expect("lock").push(line.trim_end().to_owned());
+        log.lock()
+            .expect("lock")
+            .push(format!("{} key={key}", line.trim_end()));
         let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     }
 }
@@ -297,7 +302,7 @@ fn a_cdn_template_receives_exactly_the_changed_urls() {
     let served = Served::start(
         &[("a.md", &post("Alpha", "news")), ("b.md", &other_post())],
         &format!(
-            "[purge]\nendpoints = [\"POST http://{0}/purge?url={{url}}\", \
+            "[purge]\nendpoints = [\"POST http://{0}/purge?url={{url}} -H X-Api-Key: s3cret\", \
              \"DELETE http://{0}/zone{{path}}\"]\n",
             api.addr
         ),
@@ -323,6 +328,14 @@ fn a_cdn_template_receives_exactly_the_changed_urls() {
     });
     let purged = api.purged("POST");
     assert_eq!(purged.len(), expected.len(), "each URL once: {purged:?}");
+    assert!(
+        api.seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|line| line.starts_with("DELETE") || line.ends_with("key=s3cret")),
+        "the endpoint's header on every request"
+    );
     assert_eq!(purged.iter().cloned().collect::<BTreeSet<_>>(), expected);
     let mut sorted = purged.clone();
     sorted.sort();
