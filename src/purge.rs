@@ -377,7 +377,14 @@ impl Sender {
                 )
             };
             settle(&replaced);
-            match self.send(batch) {
+            let unsent = self.send(batch, queue);
+            let stopped = queue.lock().stop;
+            if stopped && let Some(Unsent { rest, .. }) = &unsent {
+                // Left for the top of the loop to give up on, with everything else pending.
+                queue.lock().pending.extend(rest.iter().cloned());
+                continue;
+            }
+            match unsent {
                 None => {
                     if failing_since.take().is_some() {
                         tracing::info!("purge endpoint {} answers again", self.name());
@@ -431,13 +438,20 @@ impl Sender {
         );
     }
 
-    /// Sends `batch` in order, stopping at the first failure worth retrying; `None` when
-    /// nothing is left to retry.
-    fn send(&self, batch: Vec<Target>) -> Option<Unsent> {
+    /// Sends `batch` in order, stopping at the first failure worth retrying, or when the
+    /// service stops (a batch to a slow cache can take long); `None` when nothing is left.
+    fn send(&self, batch: Vec<Target>, queue: &Queue) -> Option<Unsent> {
+        let stopping = || queue.lock().stop;
         match &self.endpoint.mode {
             PurgeMode::Ban(cache) => {
                 let mut sent = 0;
                 for (expression, covers) in ban_expressions(&batch) {
+                    if stopping() {
+                        return Some(Unsent {
+                            rest: batch[sent..].to_vec(),
+                            error: "stopping".to_owned(),
+                        });
+                    }
                     let request = ureq::http::Request::builder()
                         .method("BAN")
                         .uri(cache.as_str())
@@ -455,14 +469,14 @@ impl Sender {
             }
             PurgeMode::Purge(cache) => {
                 let origin = cache.as_str().trim_end_matches('/');
-                self.each(batch, |target| {
+                self.each(batch, stopping, |target| {
                     ureq::http::Request::builder()
                         .method("PURGE")
                         .uri(format!("{origin}{}", target.path))
                         .header("Host", &self.host)
                 })
             }
-            PurgeMode::Template { method, template } => self.each(batch, |target| {
+            PurgeMode::Template { method, template } => self.each(batch, stopping, |target| {
                 ureq::http::Request::builder()
                     .method(method.as_str())
                     .uri(expand(template, target))
@@ -474,9 +488,16 @@ impl Sender {
     fn each(
         &self,
         batch: Vec<Target>,
+        stopping: impl Fn() -> bool,
         request: impl Fn(&Target) -> ureq::http::request::Builder,
     ) -> Option<Unsent> {
         for (i, target) in batch.iter().enumerate() {
+            if stopping() {
+                return Some(Unsent {
+                    rest: batch[i..].to_vec(),
+                    error: "stopping".to_owned(),
+                });
+            }
             if let Err(error) = self.one(request(target), std::slice::from_ref(target)) {
                 return Some(Unsent {
                     rest: batch[i..].to_vec(),

@@ -245,6 +245,9 @@ fn rebuild_loop(
     for e in snapshot.errors.iter() {
         tracing::warn!("{e}");
     }
+    // Held, it would look like a request still answering from this version, and the first
+    // purge would wait for it in vain.
+    drop(snapshot);
 
     // The OS watcher starts after the initial load, not before: on Linux every file the load
     // opens is an inotify event, and 100,000 of them overflow the kernel's queue and cost more
