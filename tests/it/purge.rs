@@ -251,10 +251,6 @@ impl Api {
             .map(str::to_owned)
             .collect()
     }
-
-    fn clear(&self) {
-        self.seen.lock().expect("lock").clear();
-    }
 }
 
 /// Answers every request on one connection with 200, recording its request line.
@@ -296,18 +292,82 @@ fn urls(paths: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The complete batch of URLs one change purged through each of the API's two endpoints
+/// (`POST /purge?url=`, `DELETE /zone{path}`), each in the order sent.
+///
+/// Waiting for the expected number is not enough: a wrong extra URL could still be on its
+/// way. So once `at_least` arrived, a fence change follows — a new post, which changes the
+/// index `/`, the first path of any batch — and its purges are awaited. An endpoint sends
+/// one batch after another, each sorted, so the fence's batch begins at the first URL out of
+/// order, and everything before it is the change's batch, complete.
+fn batch(api: &Api, served: &Served, at_least: usize) -> (Vec<String>, Vec<String>) {
+    served.wait_for("the change's purges", || {
+        api.purged("POST").len() >= at_least && api.zone_paths().len() >= at_least
+    });
+    served.write(
+        "fence.md",
+        b"---\ntitle: fence\ndate: 2020-01-01\ntags: [fence]\n---\nz\n",
+    );
+    served.wait_for("the fence's purges", || {
+        api.purged("POST")
+            .iter()
+            .any(|u| u.ends_with("/tag/fence.atom"))
+            && api
+                .zone_paths()
+                .iter()
+                .any(|p| p.ends_with("/tag/fence.atom"))
+    });
+    let before_fence = |sent: Vec<String>| {
+        let end = (1..sent.len())
+            .find(|&i| sent[i] < sent[i - 1])
+            .unwrap_or(sent.len());
+        sent[..end].to_vec()
+    };
+    (
+        before_fence(api.purged("POST")),
+        before_fence(api.zone_paths()),
+    )
+}
+
+fn api_endpoints(api: &Api) -> String {
+    format!(
+        "[\"POST http://{0}/purge?url={{url}} -H X-Api-Key: s3cret\", \
+         \"DELETE http://{0}/zone{{path}}\"]",
+        api.addr
+    )
+}
+
+/// Checks one batch against `expected` (absolute URLs): each once, sorted, through both
+/// endpoints, every POST with the endpoint's header.
+fn assert_purged(
+    api: &Api,
+    (posted, zoned): (Vec<String>, Vec<String>),
+    expected: &BTreeSet<String>,
+) {
+    let expected: Vec<String> = expected.iter().cloned().collect();
+    assert_eq!(posted, expected, "each changed URL once, sorted");
+    let paths: Vec<String> = expected
+        .iter()
+        .map(|u| u.trim_start_matches("http://feeds.test").to_owned())
+        .collect();
+    assert_eq!(zoned, paths);
+    assert!(
+        api.seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|line| line.starts_with("DELETE") || line.ends_with("key=s3cret")),
+        "the endpoint's header on every request"
+    );
+}
+
 #[test]
 fn a_cdn_template_receives_exactly_the_changed_urls() {
     let api = Api::start();
     let served = Served::start(
         &[("a.md", &post("Alpha", "news")), ("b.md", &other_post())],
-        &format!(
-            "[purge]\nendpoints = [\"POST http://{0}/purge?url={{url}} -H X-Api-Key: s3cret\", \
-             \"DELETE http://{0}/zone{{path}}\"]\n",
-            api.addr
-        ),
+        &format!("[purge]\nendpoints = {}\n", api_endpoints(&api)),
     );
-
     // A title edit: the pages that show the post, in every spelling; not the index (the
     // counts are the same), not OPML (so is the newest date), not the other category.
     served.write("a.md", &post("Bravo", "news"));
@@ -323,33 +383,18 @@ fn a_cdn_template_receives_exactly_the_changed_urls() {
         "/feed.xml",
         "/feed/news.xml",
     ]);
-    served.wait_for("the purges of the edit", || {
-        api.purged("POST").len() >= expected.len() && api.zone_paths().len() >= expected.len()
-    });
-    let purged = api.purged("POST");
-    assert_eq!(purged.len(), expected.len(), "each URL once: {purged:?}");
-    assert!(
-        api.seen
-            .lock()
-            .expect("lock")
-            .iter()
-            .all(|line| line.starts_with("DELETE") || line.ends_with("key=s3cret")),
-        "the endpoint's header on every request"
-    );
-    assert_eq!(purged.iter().cloned().collect::<BTreeSet<_>>(), expected);
-    let mut sorted = purged.clone();
-    sorted.sort();
-    assert_eq!(purged, sorted, "in a reproducible order");
-    let paths: BTreeSet<String> = api.zone_paths().into_iter().collect();
-    let expected_paths: BTreeSet<String> = expected
-        .iter()
-        .map(|u| u.trim_start_matches("http://feeds.test").to_owned())
-        .collect();
-    assert_eq!(paths, expected_paths);
+    assert_purged(&api, batch(&api, &served, expected.len()), &expected);
+}
 
-    // A post in a new category: that feed appears (its URLs may hold a cached 404), the
-    // site feed changes, and so do the index and OPML, which list the feeds.
-    api.clear();
+#[test]
+fn a_new_feed_purges_its_urls_the_site_feed_and_the_listings() {
+    let api = Api::start();
+    let served = Served::start(
+        &[("a.md", &post("Alpha", "news"))],
+        &format!("[purge]\nendpoints = {}\n", api_endpoints(&api)),
+    );
+    // That feed appears (its URLs may hold a cached 404), the site feed changes, and so do
+    // the index and OPML, which list the feeds.
     served.write("c.md", &post("Charlie", "weather"));
     let expected = urls(&[
         "/",
@@ -365,10 +410,36 @@ fn a_cdn_template_receives_exactly_the_changed_urls() {
         "/feed/weather.xml",
         "/feeds.opml",
     ]);
-    served.wait_for("the purges of the new post", || {
-        api.purged("POST").len() >= expected.len()
-    });
-    let purged = api.purged("POST");
-    assert_eq!(purged.iter().cloned().collect::<BTreeSet<_>>(), expected);
-    assert_eq!(purged.len(), expected.len());
+    assert_purged(&api, batch(&api, &served, expected.len()), &expected);
+}
+
+#[test]
+fn an_old_posts_edit_purges_the_archive_page_holding_it_not_the_feeds() {
+    // One entry per page: the site feed's archive page 1 holds the older post, page 2 the
+    // newer, and its subscription page the newer too.
+    let api = Api::start();
+    let served = Served::start(
+        &[("a.md", &post("Alpha", "news")), ("b.md", &other_post())],
+        &format!(
+            "[feeds]\nlimit = 1\n[purge]\nendpoints = {}\n",
+            api_endpoints(&api)
+        ),
+    );
+    served.write(
+        "b.md",
+        &String::from_utf8_lossy(&other_post())
+            .replace("Elsewhere", "Elsewhere, edited")
+            .into_bytes(),
+    );
+    let mut expected = urls(&["/feed/sport.xml"]);
+    for stem in [
+        "/feed/archive/1",
+        "/category/sport",
+        "/category/sport/archive/1",
+    ] {
+        for ext in ["atom", "html", "json", "rss"] {
+            expected.insert(format!("http://feeds.test{stem}.{ext}"));
+        }
+    }
+    assert_purged(&api, batch(&api, &served, expected.len()), &expected);
 }
