@@ -78,6 +78,10 @@ enum Command {
         /// Replace --out even if it is not an earlier export.
         #[arg(long)]
         force: bool,
+        /// After the build, keep watching the content and export again on every change
+        /// (only what changed is rewritten), until SIGTERM or SIGINT.
+        #[arg(long)]
+        watch: bool,
     },
     /// Load every post and report the ones that fail.
     Check {
@@ -294,14 +298,24 @@ where
             crate::service::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Build { common, out, force } => {
+        Command::Build {
+            common,
+            out,
+            force,
+            watch,
+        } => {
             let config = common.resolve(env, Settings::default())?;
             let replace = if force {
                 Replace::Anything
             } else {
                 Replace::ExportsOnly
             };
-            build(&config, &out, replace, &mut std::io::stderr().lock())
+            if watch {
+                init_logging(config.server.log_format);
+                build_and_watch(config, &out, replace)
+            } else {
+                build(&config, &out, replace, &mut std::io::stderr().lock())
+            }
         }
     }
 }
@@ -338,22 +352,61 @@ pub fn build(
     for error in &report.errors {
         writeln!(log, "{error}")?;
     }
-    writeln!(
-        log,
-        "{}: {} documents ({} bytes): {} written, {} unchanged, {} removed",
-        out.display(),
-        report.documents,
-        report.bytes,
-        report.written,
-        report.kept,
-        report.removed
-    )?;
+    writeln!(log, "{}", summary(out, &report))?;
+    if report.server_config_changed {
+        writeln!(
+            log,
+            "{}: the nginx snippets changed (reload nginx if it serves this folder)",
+            out.display()
+        )?;
+    }
+
     if report.errors.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         writeln!(log, "{} files failed to load", report.errors.len())?;
         Ok(ExitCode::from(1))
     }
+}
+
+/// `tidings build --watch`: builds as `build` does (failing the same way on a bad `--out`),
+/// then exports again on every change until SIGTERM or SIGINT. Posts that fail to load are
+/// logged, not fatal: they are fixed while it runs.
+fn build_and_watch(config: Config, out: &Path, replace: Replace) -> Result<ExitCode, CliError> {
+    let started = std::time::Instant::now();
+    let mut exporter = crate::export::Exporter::new(out, replace)?;
+    let config = std::sync::Arc::new(config);
+    let catalog = Catalog::load(std::sync::Arc::clone(&config), chrono::Utc::now());
+    let report = exporter.write(&catalog, None)?;
+    for error in &report.errors {
+        tracing::warn!("{error}");
+    }
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "{}; watching {}",
+        summary(out, &report),
+        config.content_dir.display()
+    );
+    let watcher = crate::export::watch(std::sync::Arc::clone(&config), catalog, exporter)?;
+    let stopped = crate::service::until_stopped(&watcher.rescanner());
+    watcher.stop();
+    stopped?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of what an export did. Files are counted with their compressed copies.
+pub fn summary(out: &Path, report: &crate::export::ExportReport) -> String {
+    format!(
+        "{}: {} documents ({} bytes) and {} compressed copies: {} files written, {} unchanged, \
+         {} removed",
+        out.display(),
+        report.documents,
+        report.bytes,
+        report.compressed,
+        report.written,
+        report.kept,
+        report.removed
+    )
 }
 
 /// `tidings check`: one line per bad post (`path[:line]: reason`), exit 1 if there is any;

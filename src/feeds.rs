@@ -53,19 +53,10 @@ pub enum Page {
 pub struct Feed {
     /// What the feed is about.
     pub scope: Scope,
-    /// Every visible post of the scope, in [`Post::newest_first`] order.
-    pub posts: Vec<Arc<Post>>,
-    /// When the feed last changed while this process ran (`None` since the first load), to
-    /// the second, strictly after every modification time its documents carried before: the
-    /// floor of their `Last-Modified`. Entry dates and file times alone can stand still while
-    /// the bytes change (a post deleted, or copied in with old file times), and a client that
-    /// revalidates by date alone would then never see the change.
-    pub changed: Option<DateTime<FixedOffset>>,
-    /// The newest date or file time of any post this feed has held since it was built: a
-    /// bound on every modification time its documents carried, kept as posts enter so that a
-    /// change never has to look at every post of the feed (at 100,000 posts, scattered in
-    /// memory, that alone took 10 ms).
-    pub newest: Option<DateTime<FixedOffset>>,
+    /// Every visible post of the scope, in [`Post::newest_first`] order: a persistent
+    /// vector, so a rebuild that changes a few posts of a feed of a million shares the rest
+    /// with the feed it replaces.
+    pub posts: imbl::Vector<Arc<Post>>,
 }
 
 impl Feed {
@@ -75,10 +66,10 @@ impl Feed {
     }
 
     /// The entries of a page, newest first; `None` for a page that does not exist.
-    pub fn page(&self, page: Page, limit: usize) -> Option<&[Arc<Post>]> {
+    pub fn page(&self, page: Page, limit: usize) -> Option<Vec<Arc<Post>>> {
         let limit = limit.max(1);
-        match page {
-            Page::Current => Some(&self.posts[..self.posts.len().min(limit)]),
+        let range = match page {
+            Page::Current => 0..self.posts.len().min(limit),
             Page::Archive(n) => {
                 if n == 0 || n > self.archive_pages(limit) {
                     return None;
@@ -86,14 +77,29 @@ impl Feed {
                 // Page n holds oldest-first positions (n-1)*limit .. n*limit, which in the
                 // newest-first list end `(n-1)*limit` from the end.
                 let end = self.posts.len() - (n - 1) * limit;
-                Some(&self.posts[end - limit..end])
+                end - limit..end
             }
-        }
+        };
+        Some(
+            self.posts
+                .focus()
+                .narrow(range)
+                .into_iter()
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The newest post, if any.
+    pub fn newest(&self) -> Option<&Arc<Post>> {
+        self.posts.front()
     }
 
     /// The newest change among `entries`: a document's `updated`, never the build time.
-    pub fn last_change(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
-        entries.iter().map(|p| p.last_change()).max()
+    pub fn last_change<'a>(
+        entries: impl IntoIterator<Item = &'a Arc<Post>>,
+    ) -> Option<DateTime<FixedOffset>> {
+        entries.into_iter().map(|p| p.last_change()).max()
     }
 }
 
@@ -131,23 +137,18 @@ impl Feeds {
             .collect();
         let mut categories: BTreeMap<String, Feed> = BTreeMap::new();
         let mut tags: BTreeMap<String, Feed> = BTreeMap::new();
-        let mut newest = None;
         for post in &visible {
-            let touched = Some(touched(post));
-            newest = newest.max(touched);
             for name in &post.categories {
-                file_under(&mut categories, name, Scope::Category, post, touched);
+                file_under(&mut categories, name, Scope::Category, post);
             }
             for name in &post.tags {
-                file_under(&mut tags, name, Scope::Tag, post, touched);
+                file_under(&mut tags, name, Scope::Tag, post);
             }
         }
         Self {
             site: Arc::new(Feed {
                 scope: Scope::Site,
-                posts: visible,
-                changed: None,
-                newest,
+                posts: visible.into_iter().collect(),
             }),
             categories: categories
                 .into_iter()
@@ -157,12 +158,11 @@ impl Feeds {
         }
     }
 
-    /// Applies changes to the visible posts, made at `now`, returning the new feeds and the
-    /// scopes whose entries changed. Only those feeds are rebuilt; every other feed is shared
-    /// with `self`. The posts of each feed are exactly what [`Feeds::group`] would give for the
-    /// new set of posts; the rebuilt feeds also record when they changed (see
-    /// [`Feed::changed`]).
-    pub fn apply(&self, changes: &[Change], now: DateTime<Utc>) -> (Feeds, Vec<Scope>) {
+    /// Applies changes to the visible posts, returning the new feeds and the scopes whose
+    /// entries changed. Only those feeds are rebuilt; every other feed is shared with `self`.
+    /// The posts of each feed are exactly what [`Feeds::group`] would give for the new set of
+    /// posts.
+    pub fn apply(&self, changes: &[Change]) -> (Feeds, Vec<Scope>) {
         // Per affected scope: posts leaving it, and posts entering it. Leaving posts are the
         // very `Arc`s the feeds hold, so they are recognised by pointer, not by comparing
         // strings across a 100,000-post feed.
@@ -189,31 +189,31 @@ impl Feeds {
             },
         ) in edits
         {
-            let old = self.get(&scope);
-            let old_posts = old.map_or(&[][..], |f| &f.posts[..]);
-            entering.sort_by(|a, b| Post::newest_first(a, b));
-            let newest = entering
-                .iter()
-                .map(|p| touched(p))
-                .max()
-                .max(old.and_then(|f| f.newest));
-            let mut posts = Vec::with_capacity(old_posts.len() + entering.len());
-            let mut incoming = entering.into_iter().peekable();
-            for post in old_posts
-                .iter()
-                .filter(|p| !leaving.iter().any(|l| Arc::ptr_eq(l, p)))
-            {
-                while let Some(n) = incoming.next_if(|n| Post::newest_first(n, post).is_lt()) {
-                    posts.push(Arc::clone(n));
+            // The old list is shared, not copied: each post leaving or entering costs a binary
+            // search and a change to the one chunk it lies in, whatever the feed's size.
+            let mut posts = self
+                .get(&scope)
+                .map(|f| f.posts.clone())
+                .unwrap_or_default();
+            for post in leaving {
+                let found = match posts.binary_search_by(|p| Post::newest_first(p, post)) {
+                    Ok(i) if Arc::ptr_eq(&posts[i], post) => Some(i),
+                    // The order is total, so this is never reached; were it, a scan still
+                    // finds the post.
+                    _ => posts.iter().position(|p| Arc::ptr_eq(p, post)),
+                };
+                if let Some(i) = found {
+                    posts.remove(i);
                 }
-                posts.push(Arc::clone(post));
             }
-            posts.extend(incoming.cloned());
+            entering.sort_by(|a, b| Post::newest_first(a, b));
+            for post in entering {
+                let (Ok(i) | Err(i)) = posts.binary_search_by(|p| Post::newest_first(p, post));
+                posts.insert(i, Arc::clone(post));
+            }
             let feed = Arc::new(Feed {
                 scope: scope.clone(),
                 posts,
-                changed: Some(changed_after(old, now)),
-                newest,
             });
             match &scope {
                 Scope::Site => next.site = feed,
@@ -262,47 +262,18 @@ impl Feeds {
     }
 }
 
-/// When a feed changed at `now` says it changed: `now` to the second, but always at least a
-/// second after every modification time its documents could have carried (its previous
-/// change, and every entry's dates and file time), since HTTP dates have one-second
-/// resolution and a client holding that date must see the new version as newer. (If that
-/// is later than the clock, the HTTP layer still never sends a date in the future; it only
-/// compares with it.)
-fn changed_after(old: Option<&Feed>, now: DateTime<Utc>) -> DateTime<FixedOffset> {
-    let now = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let carried = old.and_then(|feed| feed.newest.max(feed.changed));
-    match carried {
-        Some(t) => {
-            let after = DateTime::<Utc>::from_timestamp(t.timestamp() + 1, 0).unwrap_or(now);
-            now.max(after).fixed_offset()
-        }
-        None => now.fixed_offset(),
-    }
-}
-
 /// Adds `post` to the feed of `name` in `map`, made with `scope` if it is the first.
 fn file_under(
     map: &mut BTreeMap<String, Feed>,
     name: &str,
     scope: fn(String) -> Scope,
     post: &Arc<Post>,
-    touched: Option<DateTime<FixedOffset>>,
 ) {
     let feed = map.entry(name.to_owned()).or_insert_with(|| Feed {
         scope: scope(name.to_owned()),
-        posts: Vec::new(),
-        changed: None,
-        newest: None,
+        posts: imbl::Vector::new(),
     });
-    feed.posts.push(Arc::clone(post));
-    feed.newest = feed.newest.max(touched);
-}
-
-/// The newest of a post's dates and its file time: what a document's modification time is
-/// made of.
-fn touched(post: &Post) -> DateTime<FixedOffset> {
-    post.last_change()
-        .max(post.file_modified.unwrap_or(post.date))
+    feed.posts.push_back(Arc::clone(post));
 }
 
 /// What one change does to one feed.
@@ -372,7 +343,7 @@ mod tests {
             };
             let changed = change.old.is_some() || change.new.is_some();
             current[i] = new;
-            let (next, affected) = feeds.apply(&[change], now);
+            let (next, affected) = feeds.apply(&[change]);
             let mut all: Vec<Arc<Post>> = current.iter().flatten().cloned().collect();
             all.sort_by(|a, b| Post::newest_first(a, b));
             let expected = Feeds::group(&all, now, false);
@@ -396,19 +367,17 @@ mod tests {
             .collect();
         let feed = Feed {
             scope: Scope::Site,
-            posts,
-            changed: None,
-            newest: None,
+            posts: posts.into_iter().collect(),
         };
         assert_eq!(feed.archive_pages(10), 2);
-        let page1: Vec<&str> = feed
+        let page1: Vec<String> = feed
             .page(Page::Archive(1), 10)
             .unwrap()
             .iter()
-            .map(|p| p.source.as_str())
+            .map(|p| p.source.clone())
             .collect();
-        assert_eq!(page1.first(), Some(&"p9.md"));
-        assert_eq!(page1.last(), Some(&"p0.md"));
+        assert_eq!(page1.first().map(String::as_str), Some("p9.md"));
+        assert_eq!(page1.last().map(String::as_str), Some("p0.md"));
         assert_eq!(feed.page(Page::Current, 10).unwrap().len(), 10);
         assert!(feed.page(Page::Archive(3), 10).is_none());
         assert!(feed.page(Page::Archive(0), 10).is_none());

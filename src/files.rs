@@ -104,13 +104,26 @@ fn is_post_file_name(name: &str) -> bool {
     }
 }
 
+/// What a walk of the content directory found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Candidate files, sorted by relative path.
+    pub found: Vec<Found>,
+    /// Paths that could not be turned into files to read, sorted.
+    pub errors: Vec<WalkError>,
+    /// The newest status change of any directory walked (the root included): a file deleted
+    /// or renamed away leaves no file behind, only this.
+    pub dirs_changed: Option<(i64, i64)>,
+}
+
 /// Walks `root` for candidate files, sorted by relative path.
 ///
 /// Symbolic links are followed only while they stay inside `root` (a link out is skipped, as
 /// is a link cycle, which walkdir detects), and a file reachable by two paths is read once,
 /// under the first path in sort order. Directories that cannot be read are reported.
-pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
+pub fn discover(root: &Path) -> Walk {
     let mut errors = Vec::new();
+    let mut dirs_changed = None;
     let canonical_root = match root.canonicalize() {
         Ok(r) => r,
         Err(e) => {
@@ -118,7 +131,10 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
                 path: root.display().to_string(),
                 error: FileError::Io(format!("the content directory cannot be read: {e}")),
             });
-            return (Vec::new(), errors);
+            return Walk {
+                errors,
+                ..Walk::default()
+            };
         }
     };
     // No `sort_by_file_name`: walkdir would compare `Path`s (a component parse per
@@ -176,6 +192,7 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
             link_dir_depth = None;
         }
         if entry.file_type().is_dir() {
+            dirs_changed = dirs_changed.max(entry.metadata().ok().and_then(|m| status_changed(&m)));
             if entry.path_is_symlink() && link_dir_depth.is_none() {
                 link_dir_depth = Some(entry.depth());
             }
@@ -238,7 +255,44 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<WalkError>) {
     }
     direct.sort_by(|a, b| a.relative.cmp(&b.relative));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    (direct, errors)
+    Walk {
+        found: direct,
+        errors,
+        dirs_changed,
+    }
+}
+
+/// The status change of the nearest folder of `relative` (a `/`-separated path under `root`)
+/// that still exists: where a file that vanished was deleted or renamed from, that folder's
+/// time moved when it went (or, if its folder went too, the next one up did).
+pub fn folder_changed(root: &Path, relative: &str) -> Option<(i64, i64)> {
+    let mut rel = relative;
+    loop {
+        rel = match rel.rfind('/') {
+            Some(i) => &rel[..i],
+            None => "",
+        };
+        let dir = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        if let Ok(meta) = std::fs::metadata(&dir)
+            && meta.is_dir()
+        {
+            return status_changed(&meta);
+        }
+        if rel.is_empty() {
+            return None;
+        }
+    }
+}
+
+/// The status change of whatever `path` is, if it exists.
+pub fn status_change(path: &Path) -> Option<(i64, i64)> {
+    std::fs::metadata(path)
+        .ok()
+        .and_then(|m| status_changed(&m))
 }
 
 /// The directory `dir` leads to, canonical; why not, when it cannot be read as one.

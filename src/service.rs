@@ -231,6 +231,23 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     result
 }
 
+/// Waits for SIGTERM or SIGINT, turning SIGHUP into a rescan meanwhile: for commands that
+/// run a watcher without a server (`build --watch`).
+pub fn until_stopped(rescanner: &Rescanner) -> Result<(), std::io::Error> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])?;
+    for signal in signals.forever() {
+        if signal == SIGHUP {
+            tracing::info!("SIGHUP: rescanning the content directory");
+            rescanner.rescan();
+        } else {
+            tracing::info!("stopping");
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// SIGHUP, the signal operators send to "reload": a full rescan of the content directory.
 /// Without a handler it would kill the process without a word. (Settings are read once, at
 /// start; changing them needs a restart, which the log line says.)

@@ -20,7 +20,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
@@ -92,6 +92,23 @@ impl Watcher {
         metrics: Arc<Metrics>,
         hub: Option<Arc<Hub>>,
     ) -> Result<Self, WatchError> {
+        let sink_config = Arc::clone(&config);
+        Self::start_with(config, None, move || ServerSink {
+            publisher: Some(Publisher::start(&sink_config, Arc::clone(&metrics), hub)),
+            purger: Some(Purger::start(&sink_config, Arc::clone(&metrics))),
+            store,
+            metrics,
+        })
+    }
+
+    /// Starts watching `config.content_dir` and rebuilding into the sink `make` makes (on
+    /// the rebuild thread). `catalog` is the first load when the caller did it already;
+    /// otherwise the rebuild thread loads the content first.
+    pub fn start_with<S: Sink>(
+        config: Arc<Config>,
+        catalog: Option<Catalog>,
+        make: impl FnOnce() -> S + Send + 'static,
+    ) -> Result<Self, WatchError> {
         // A content directory that is not there at start is an error to report now; later it
         // may come and go, and the rebuild thread follows it.
         config
@@ -106,15 +123,9 @@ impl Watcher {
         let thread = std::thread::Builder::new()
             .name("tidings-rebuild".into())
             .spawn(move || {
-                let publisher = Publisher::start(&config, Arc::clone(&metrics), hub);
-                let purger = Purger::start(&config, Arc::clone(&metrics));
-                let news = News {
-                    publisher: &publisher,
-                    purger: &purger,
-                };
-                rebuild_loop(config, store, metrics, &news, events, rx);
-                purger.stop();
-                publisher.stop();
+                let mut sink = make();
+                rebuild_loop(config, catalog, &mut sink, events, rx);
+                sink.stop();
             })
             .map_err(WatchError::Thread)?;
         Ok(Self {
@@ -180,19 +191,54 @@ fn start_debouncer(
     Ok(Box::new(debouncer))
 }
 
-/// Who hears of what a rebuild changed once it is served: WebSub hubs and caches.
-struct News<'a> {
-    publisher: &'a Publisher,
-    purger: &'a Purger,
+/// What a batch of events asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Work {
+    paths: Vec<String>,
+    rescan: bool,
 }
 
-impl News<'_> {
+/// Where rebuilds go: the server's store, or a static export. The rebuild loop — the
+/// watcher, debouncing, polling, rescans, scheduled posts, the content directory coming and
+/// going — is the same for both.
+pub trait Sink: 'static {
+    /// The first load is done: `took` is how long it took.
+    fn loaded(&mut self, catalog: &Catalog, took: Duration);
+    /// The catalog changed by `delta` (which changed what a reader may see, or what the
+    /// operator is told: errors, post counts, the content directory). `noticed` is when the
+    /// change was noticed; `rescan` whether it came from a rescan.
+    fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, rescan: bool, noticed: Instant);
+    /// Every change made to the content before `until` has been handed to the sink.
+    fn observed(&mut self, until: DateTime<Utc>) {
+        let _ = until;
+    }
+    /// Whether a change that moves only the content's date (a file touched) is a rebuild:
+    /// for a server, whose `Last-Modified` all replicas must agree on, it is.
+    fn dates_matter(&self) -> bool {
+        false
+    }
+    /// The watcher stops.
+    fn stop(&mut self) {}
+}
+
+/// The server's sink: publishes to the store, counts in metrics, tells WebSub hubs and
+/// caches what changed.
+struct ServerSink {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    /// Until the watcher stops.
+    publisher: Option<Publisher>,
+    /// Until the watcher stops.
+    purger: Option<Purger>,
+}
+
+impl ServerSink {
     /// Tells hubs and caches of the documents whose bytes differ between `before` and
     /// `after`. Computed only when someone listens; neither waits for the network.
     fn tell(&self, before: &Arc<Snapshot>, after: &Snapshot, delta: &Delta) {
-        let hubs = self.publisher.has_hubs();
-        let caches = self.purger.is_active();
-        if !hubs && !caches {
+        let publisher = self.publisher.as_ref().filter(|p| p.has_hubs());
+        let purger = self.purger.as_ref().filter(|p| p.is_active());
+        if publisher.is_none() && purger.is_none() {
             return;
         }
         let config = &after.config;
@@ -202,52 +248,83 @@ impl News<'_> {
             &delta.scopes,
             config.feeds.limit,
         );
-        if hubs {
-            self.publisher
-                .publish(&websub::topics(&changed, &after.feeds, config));
+        if let Some(publisher) = publisher {
+            publisher.publish(&websub::topics(&changed, &after.feeds, config));
         }
-        if caches {
+        if let Some(purger) = purger {
             let replaced: Weak<Snapshot> = Arc::downgrade(before);
             let replaced: purge::Version = replaced;
-            self.purger
-                .purge(&purge::targets(config, &changed), &replaced);
+            purger.purge(&purge::targets(config, &changed), &replaced);
         }
     }
 }
 
-/// What a batch of events asks for.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Work {
-    paths: Vec<String>,
-    rescan: bool,
+impl Sink for ServerSink {
+    fn loaded(&mut self, catalog: &Catalog, took: Duration) {
+        let snapshot = self.store.publish(catalog, None);
+        self.metrics.observe_rebuild(took, &snapshot);
+        tracing::info!(
+            posts = snapshot.posts,
+            feeds = snapshot.feeds.len(),
+            errors = snapshot.errors.len(),
+            ms = took.as_millis() as u64,
+            "loaded {}",
+            catalog.config().content_dir.display()
+        );
+        for e in snapshot.errors.iter() {
+            tracing::warn!("{e}");
+        }
+    }
+
+    fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, rescan: bool, noticed: Instant) {
+        let before = self.store.snapshot();
+        let snapshot = self.store.publish(catalog, Some(delta));
+        // Hubs and caches hear of a change once it is served (a cache refetching at once
+        // gets the new bytes), and only of documents whose bytes changed.
+        if let Some(before) = before {
+            self.tell(&before, &snapshot, delta);
+        }
+        let took = noticed.elapsed();
+        self.metrics.observe_rebuild(took, &snapshot);
+        log_rebuild(delta, rescan, took, snapshot.errors.len());
+    }
+
+    fn observed(&mut self, until: DateTime<Utc>) {
+        self.store.observed(until);
+    }
+
+    fn dates_matter(&self) -> bool {
+        true
+    }
+
+    fn stop(&mut self) {
+        if let Some(purger) = self.purger.take() {
+            purger.stop();
+        }
+        if let Some(publisher) = self.publisher.take() {
+            publisher.stop();
+        }
+    }
 }
 
 fn rebuild_loop(
     config: Arc<Config>,
-    store: Arc<Store>,
-    metrics: Arc<Metrics>,
-    news: &News<'_>,
+    catalog: Option<Catalog>,
+    sink: &mut impl Sink,
     events: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
 ) {
-    let started = Instant::now();
-    let mut catalog = Catalog::load(Arc::clone(&config), Utc::now());
-    let snapshot = store.publish(&catalog, None);
-    metrics.observe_rebuild(started.elapsed(), &snapshot);
-    tracing::info!(
-        posts = snapshot.posts,
-        feeds = snapshot.feeds.len(),
-        errors = snapshot.errors.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "loaded {}",
-        config.content_dir.display()
-    );
-    for e in snapshot.errors.iter() {
-        tracing::warn!("{e}");
-    }
-    // Held, it would look like a request still answering from this version, and the first
-    // purge would wait for it in vain.
-    drop(snapshot);
+    let mut catalog = match catalog {
+        Some(catalog) => catalog,
+        None => {
+            let started = Instant::now();
+            let looked = Utc::now();
+            let catalog = Catalog::load(Arc::clone(&config), looked);
+            sink.loaded(&catalog, started.elapsed());
+            sink.observed(looked);
+            catalog
+        }
+    };
 
     // The OS watcher starts after the initial load, not before: on Linux every file the load
     // opens is an inotify event, and 100,000 of them overflow the kernel's queue and cost more
@@ -259,15 +336,13 @@ fn rebuild_loop(
             rescan: true,
             ..Work::default()
         };
-        rebuild(
-            &mut catalog,
-            &mut catch_up,
-            Instant::now(),
-            &store,
-            &metrics,
-            news,
-        );
+        let looked = Utc::now();
+        rebuild(&mut catalog, &mut catch_up, Instant::now(), sink);
+        sink.observed(looked);
     }
+    // How long a change may take to reach the rebuild thread as an event: the debounce
+    // window, once more for a path that kept changing, and some scheduling slack.
+    let event_delay = Duration::from_millis(config.server.debounce_ms * 2 + 250);
 
     // Polling rescans on a timer instead of listening for events. It is the catalog's own
     // rescan rather than notify's poll watcher, which compares modification times in whole
@@ -299,6 +374,7 @@ fn rebuild_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let noticed = Instant::now();
+        let looked = Utc::now();
         let mut work = Work::default();
         if let Some(at) = next_poll
             && noticed >= at
@@ -355,8 +431,17 @@ fn rebuild_loop(
         let due = catalog
             .next_publication()
             .is_some_and(|at| at <= Utc::now());
+        // What this wake-up has certainly seen: with events, every change old enough to
+        // have arrived as one; on a timer, only what a rescan walked.
+        let seen = match &watched {
+            Watched::Native { .. } => Some(looked - event_delay),
+            _ => work.rescan.then_some(looked),
+        };
         if work.rescan || !work.paths.is_empty() || due {
-            rebuild(&mut catalog, &mut work, noticed, &store, &metrics, news);
+            rebuild(&mut catalog, &mut work, noticed, sink);
+        }
+        if let Some(seen) = seen {
+            sink.observed(seen);
         }
     }
 }
@@ -435,20 +520,14 @@ impl Watched {
 }
 
 /// Applies one batch of work to the catalog and publishes if a reader would see a difference.
-fn rebuild(
-    catalog: &mut Catalog,
-    work: &mut Work,
-    noticed: Instant,
-    store: &Store,
-    metrics: &Metrics,
-    news: &News<'_>,
-) {
+fn rebuild(catalog: &mut Catalog, work: &mut Work, noticed: Instant, sink: &mut impl Sink) {
     let work = std::mem::take(work);
     let mut paths = work.paths;
     let now = Utc::now();
     let errors_before = catalog.errors();
     let posts_before = catalog.post_count();
     let missing_before = catalog.content_error().is_some();
+    let changed_before = catalog.content_changed();
     let delta = if work.rescan {
         catalog.rescan(now)
     } else {
@@ -458,27 +537,20 @@ fn rebuild(
     };
     let errors_after = catalog.errors();
     // A post loaded but not visible yet changes no feed, but /healthz counts it, and says
-    // whether the content directory is there.
+    // whether the content directory is there. A file touched changes no bytes, but the
+    // date documents carry, which every replica must agree on.
     if !delta.is_visible()
         && errors_before == errors_after
         && posts_before == catalog.post_count()
         && missing_before == catalog.content_error().is_some()
+        && (!sink.dates_matter() || changed_before == catalog.content_changed())
     {
         return;
     }
     for e in errors_after.iter().filter(|e| !errors_before.contains(e)) {
         tracing::warn!("{e}");
     }
-    let before = store.snapshot();
-    let snapshot = store.publish(catalog, Some(&delta));
-    // Hubs and caches hear of a change once it is served (a cache refetching at once gets
-    // the new bytes), and only of documents whose bytes changed.
-    if let Some(before) = before {
-        news.tell(&before, &snapshot, &delta);
-    }
-    let took = noticed.elapsed();
-    metrics.observe_rebuild(took, &snapshot);
-    log_rebuild(&delta, work.rescan, took, snapshot.errors.len());
+    sink.rebuilt(catalog, &delta, work.rescan, noticed);
 }
 
 fn log_rebuild(delta: &Delta, rescan: bool, took: Duration, errors: usize) {

@@ -239,6 +239,34 @@ pub struct FeedsConfig {
 }
 
 impl FeedsConfig {
+    /// The `Cache-Control` value of a document: subscription documents (and pages, the index,
+    /// OPML) for `max_age` (and `s-maxage` for shared caches, when set), then stale while they
+    /// revalidate or while the origin fails (RFC 5861); a full archive page, which never
+    /// changes again, for `archive_max_age`. Here rather than in the HTTP layer because the
+    /// static export's web-server snippet must state exactly what `tidings serve` sends.
+    pub fn cache_control(&self, full_archive: bool) -> String {
+        let mut value = if full_archive {
+            format!("public, max-age={}", self.archive_max_age)
+        } else {
+            format!("public, max-age={}", self.max_age)
+        };
+        if !full_archive && self.s_maxage > 0 {
+            value.push_str(&format!(", s-maxage={}", self.s_maxage));
+        }
+        if self.stale_while_revalidate > 0 {
+            value.push_str(&format!(
+                ", stale-while-revalidate={}",
+                self.stale_while_revalidate
+            ));
+        }
+        if self.stale_if_error > 0 {
+            value.push_str(&format!(", stale-if-error={}", self.stale_if_error));
+        }
+        value
+    }
+}
+
+impl FeedsConfig {
     /// What the feeds of `category` carry (`None`: the site's and tags' feeds).
     pub fn content_of(&self, category: Option<&str>) -> ContentMode {
         category

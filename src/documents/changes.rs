@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use super::{DocId, Format};
 use crate::feeds::{Feed, Feeds, Page, Scope};
-use crate::posts::Post;
 
 /// Every format a feed page is served in, the HTML page included.
 const EVERY_FORMAT: [Format; 4] = [Format::Atom, Format::Rss, Format::Json, Format::Html];
@@ -68,11 +67,7 @@ fn changed_pages(
 ) {
     let pages_before = before.map_or(0, |f| f.archive_pages(limit));
     let pages_after = after.map_or(0, |f| f.archive_pages(limit));
-    let current_changed = pages_before != pages_after
-        || !same(
-            entries(before, Page::Current, limit),
-            entries(after, Page::Current, limit),
-        );
+    let current_changed = pages_before != pages_after || !same(before, after, Page::Current, limit);
     if current_changed {
         ids.extend(
             EVERY_FORMAT
@@ -93,9 +88,7 @@ fn changed_pages(
         let page = Page::Archive(n);
         let has_next = |pages: usize| n < pages;
         // A page that exists on one side only fails `same` (one side is `None`).
-        if has_next(pages_before) != has_next(pages_after)
-            || !same(entries(before, page, limit), entries(after, page, limit))
-        {
+        if has_next(pages_before) != has_next(pages_after) || !same(before, after, page, limit) {
             ids.extend(EVERY_FORMAT.into_iter().map(|format| DocId::Feed {
                 scope: scope.clone(),
                 page,
@@ -105,17 +98,37 @@ fn changed_pages(
     }
 }
 
-/// The entries of `page` of `feed`, `None` when either does not exist.
-fn entries(feed: Option<&Feed>, page: Page, limit: usize) -> Option<&[Arc<Post>]> {
-    feed.and_then(|f| f.page(page, limit))
+/// Whether a page holds the very same posts on both sides (pointer equality: a changed post
+/// is a new `Arc`). A page missing on either side is not the same. Compared in place, without
+/// copying the pages out of the feeds' persistent vectors.
+fn same(a: Option<&Feed>, b: Option<&Feed>, page: Page, limit: usize) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    let (Some(ra), Some(rb)) = (range(a, page, limit), range(b, page, limit)) else {
+        return false;
+    };
+    if ra.len() != rb.len() {
+        return false;
+    }
+    let (fa, fb) = (a.posts.focus().narrow(ra), b.posts.focus().narrow(rb));
+    fa.into_iter().zip(fb).all(|(x, y)| Arc::ptr_eq(x, y))
 }
 
-/// Whether two pages hold the very same posts (pointer equality: a changed post is a new
-/// `Arc`). A page missing on either side is not the same.
-fn same(a: Option<&[Arc<Post>]>, b: Option<&[Arc<Post>]>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y)),
-        _ => false,
+/// Where a page's entries sit in its feed's newest-first list (as [`Feed::page`] cuts it);
+/// `None` for a page that does not exist.
+fn range(feed: &Feed, page: Page, limit: usize) -> Option<std::ops::Range<usize>> {
+    let limit = limit.max(1);
+    let len = feed.posts.len();
+    match page {
+        Page::Current => Some(0..len.min(limit)),
+        Page::Archive(n) => {
+            if n == 0 || n > feed.archive_pages(limit) {
+                return None;
+            }
+            let end = len - (n - 1) * limit;
+            Some(end - limit..end)
+        }
     }
 }
 
@@ -126,7 +139,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::feeds::Change;
-    use crate::posts::{Loaded, Source, load_post};
+    use crate::posts::{Loaded, Post, Source, load_post};
 
     fn post(i: usize, title: &str, cats: &str, tags: &str) -> Arc<Post> {
         let text = format!(
@@ -160,7 +173,7 @@ mod tests {
     }
 
     fn apply(feeds: &Feeds, changes: Vec<Change>) -> (Feeds, Vec<Scope>) {
-        feeds.apply(&changes, Utc::now())
+        feeds.apply(&changes)
     }
 
     fn paths(ids: &BTreeSet<DocId>) -> Vec<String> {

@@ -72,7 +72,7 @@ pub(crate) fn render(view: &PageView<'_>, place: &Place<'_>) -> Bytes {
                     @if view.entries.is_empty() {
                         p { "No entries yet." }
                     }
-                    @for post in view.entries {
+                    @for post in &view.entries {
                         (entry(view, post))
                     }
                 }

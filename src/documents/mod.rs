@@ -11,6 +11,7 @@
 
 mod atom;
 mod changes;
+pub mod encoding;
 mod html;
 mod index;
 mod json;
@@ -19,6 +20,7 @@ pub mod paths;
 mod rss;
 pub mod stats;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -30,6 +32,9 @@ use crate::posts::{Bodies, Post};
 pub use changes::changed;
 pub use paths::{DocId, Format};
 
+/// The media type of the OPML list.
+pub const OPML_MEDIA_TYPE: &str = "text/x-opml";
+
 /// The generator named in every feed.
 pub const GENERATOR: &str = "tidings";
 
@@ -40,9 +45,6 @@ pub struct Document {
     pub body: Bytes,
     /// Media type without parameters; every document is UTF-8.
     pub media_type: &'static str,
-    /// The newest change among the document's entries, for `Last-Modified`: their dates,
-    /// and the time their files were written where known (see [`Post::file_modified`]).
-    pub last_modified: Option<DateTime<FixedOffset>>,
 }
 
 /// Why a document that exists could not be written. The serializers write into memory, so
@@ -93,13 +95,11 @@ pub fn render(ctx: Context<'_>, id: &DocId) -> Result<Option<Document>, RenderEr
         }
         DocId::Opml => Ok(Some(Document {
             body: opml::render(ctx)?,
-            media_type: "text/x-opml",
-            last_modified: last_modified(&ctx.feeds.site),
+            media_type: OPML_MEDIA_TYPE,
         })),
         DocId::Index => Ok(Some(Document {
             body: index::render(ctx),
             media_type: "text/html",
-            last_modified: last_modified(&ctx.feeds.site),
         })),
     }
 }
@@ -147,7 +147,6 @@ fn feed_document(
         }
         document = render_feed(&view, format, &place)?;
     }
-    document.last_modified = document.last_modified.max(feed.changed);
     Ok(Some(document))
 }
 
@@ -165,21 +164,7 @@ fn render_feed(
     Ok(Document {
         body,
         media_type: format.media_type(),
-        last_modified: entries_modified(view.entries),
     })
-}
-
-/// The HTTP modification time of a document with these entries: their dates, and when their
-/// files were written.
-fn entries_modified(entries: &[Arc<Post>]) -> Option<DateTime<FixedOffset>> {
-    let written = entries.iter().filter_map(|p| p.file_modified).max();
-    Feed::last_change(entries).max(written)
-}
-
-/// The HTTP modification time of a document showing every feed (the index, OPML): the site
-/// feed's, since every post, and so every change, is in it.
-fn last_modified(site: &Feed) -> Option<DateTime<FixedOffset>> {
-    entries_modified(&site.posts).max(site.changed)
 }
 
 /// Every document of the site, in a stable order: discovery pages, then each feed's
@@ -208,6 +193,64 @@ pub fn all(ctx: Context<'_>) -> Vec<DocId> {
             .map(|c| DocId::JekyllFeed(Some(c.clone()))),
     );
     ids
+}
+
+/// Whether `id` is an archive page the next page follows: its entries never change again,
+/// so caches may keep it longer ([`crate::config::FeedsConfig::cache_control`]).
+pub fn full_archive(config: &Config, feeds: &Feeds, id: &DocId) -> bool {
+    match id {
+        DocId::Feed {
+            scope,
+            page: Page::Archive(n),
+            ..
+        } => feeds
+            .get(scope)
+            .is_some_and(|feed| *n < feed.archive_pages(config.feeds.limit)),
+        _ => false,
+    }
+}
+
+/// Whether a document's bytes may change when `affected` scopes change. The index and the
+/// OPML list show every feed (and counts), so they depend on all of them.
+pub fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
+    match id {
+        DocId::Feed { scope, .. } => affected.contains(scope),
+        DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
+        DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
+        DocId::Index | DocId::Opml => !affected.is_empty(),
+    }
+}
+
+/// What an archive page's bytes are a function of, hashed; `None` when `id` is not an
+/// archive page that exists. The page's bytes depend on its path, its entries, and whether
+/// a newer archive page exists (its `next-archive` link); nothing else varies while the
+/// configuration does not. Equal keys mean equal bytes, so a page whose key did not change
+/// need not be rendered again.
+pub fn archive_key(config: &Config, feeds: &Feeds, id: &DocId) -> Option<[u8; 32]> {
+    let DocId::Feed {
+        scope,
+        page: Page::Archive(n),
+        ..
+    } = id
+    else {
+        return None;
+    };
+    let feed = feeds.get(scope)?;
+    let limit = config.feeds.limit;
+    let entries = feed.page(Page::Archive(*n), limit)?;
+    let mut h = blake3::Hasher::new();
+    h.update(id.path().as_bytes());
+    h.update(&[u8::from(*n < feed.archive_pages(limit))]);
+    for post in entries {
+        h.update(&post.content_hash);
+        h.update(post.source.as_bytes());
+    }
+    Some(*h.finalize().as_bytes())
+}
+
+/// The `Content-Type` of a document of `media_type`: every document is UTF-8.
+pub fn content_type(media_type: &str) -> String {
+    format!("{media_type}; charset=utf-8")
 }
 
 /// The human title of a scope's feed.
@@ -239,7 +282,7 @@ pub(crate) struct PageView<'a> {
     pub(crate) feed_id: String,
     pub(crate) self_url: String,
     pub(crate) home_url: String,
-    pub(crate) entries: &'a [Arc<Post>],
+    pub(crate) entries: Vec<Arc<Post>>,
     pub(crate) updated: Option<DateTime<FixedOffset>>,
     pub(crate) is_archive: bool,
     pub(crate) current_url: Option<String>,
@@ -317,8 +360,8 @@ impl<'a> PageView<'a> {
             feed_id: format!("tag:{}:{}", config.posts.id_authority, scope_key),
             self_url: feed_url(config, &self_path),
             home_url: config.site.url.to_string(),
+            updated: Feed::last_change(&entries),
             entries,
-            updated: Feed::last_change(entries),
             is_archive: matches!(page, Page::Archive(_)),
             current_url: current,
             prev_archive: prev,

@@ -88,6 +88,29 @@ fn entity_tags(header: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// How far past the second of the last change the watcher must have looked before that
+/// second is given out as `Last-Modified`: file times come from the kernel's coarse clock
+/// (or a file server's), which may trail this process's clock by a little.
+const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// The `Last-Modified` a version may carry: when its content last changed, to the second —
+/// but only once every change made within that second is certainly in it.
+///
+/// HTTP dates have one-second resolution. A client that revalidates by date alone holds the
+/// date it was given; if a later change could fall within that same second, the later
+/// version would carry the same date and the client would be told "not modified" for good.
+/// So a version whose newest change is so recent that another may still arrive within its
+/// second, or be on its way through this process's watcher (`observed` says how far it has
+/// looked), carries no date at all: its clients revalidate by `ETag` meanwhile.
+pub fn validator_date(
+    modified: Option<DateTime<Utc>>,
+    observed: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let second = DateTime::<Utc>::from_timestamp(modified?.timestamp(), 0)?;
+    let settled = second + chrono::TimeDelta::seconds(1) + SETTLE;
+    (observed? >= settled).then_some(second)
+}
+
 /// An HTTP date for a header.
 pub fn http_date(t: DateTime<Utc>) -> String {
     let secs = t.timestamp().max(0) as u64;
@@ -140,6 +163,21 @@ mod tests {
         }
         // Without a modification date, If-Modified-Since cannot match.
         assert_eq!(decide(None, Some(after), ETAG, None), Full);
+    }
+
+    #[test]
+    fn a_date_is_given_once_its_second_is_settled() {
+        let modified = at("2022-05-26T07:32:30.400Z");
+        let second = at("2022-05-26T07:32:30Z");
+        // Seen up to the end of the change's second and one more: given, to the second.
+        assert_eq!(validator_date(modified, at("2022-05-26T07:32:32Z")), second);
+        assert_eq!(validator_date(modified, at("2022-05-26T07:45:00Z")), second);
+        // Another change could still come within 07:32:30, or be on its way: none.
+        for observed in ["2022-05-26T07:32:30.900Z", "2022-05-26T07:32:31.999Z"] {
+            assert_eq!(validator_date(modified, at(observed)), None, "{observed}");
+        }
+        assert_eq!(validator_date(modified, None), None);
+        assert_eq!(validator_date(None, at("2030-01-01T00:00:00Z")), None);
     }
 
     #[test]

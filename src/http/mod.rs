@@ -488,16 +488,13 @@ async fn document(req: &HttpRequest, id: Option<DocId>, shared: &Shared) -> Http
             let _ = web::block(move || doc.prepare(encoding)).await;
         }
     }
-    let link = discovery(&snapshot.config, &asked);
-    let response = answer(
-        req,
-        &id,
-        lookup,
-        shared.cache_control(&snapshot.config.feeds, is_full_archive(&snapshot, &id)),
-        link,
+    let meta = respond::Meta {
+        cache: shared.cache_control(&snapshot.config.feeds, is_full_archive(&snapshot, &id)),
+        link: discovery(&snapshot.config, &asked),
         vary,
-        shared,
-    );
+        modified: respond::Modified::of(&snapshot),
+    };
+    let response = answer(req, &id, lookup, meta, shared);
     if matches!(response.status().as_u16(), 200 | 304)
         && let Some(feed) = audience_scope(&id)
     {
@@ -549,19 +546,8 @@ fn representation(asked: &DocId, client: Client) -> (DocId, respond::Vary) {
     }
 }
 
-/// Whether `id` is an archive page the next page follows: its entries never change again.
 fn is_full_archive(snapshot: &crate::store::Snapshot, id: &DocId) -> bool {
-    match id {
-        DocId::Feed {
-            scope,
-            page: Page::Archive(n),
-            ..
-        } => snapshot
-            .feeds
-            .get(scope)
-            .is_some_and(|feed| *n < feed.archive_pages(snapshot.config.feeds.limit)),
-        _ => false,
-    }
+    documents::full_archive(&snapshot.config, &snapshot.feeds, id)
 }
 
 /// The `Link` header WebSub prefers for discovery (§4): every hub, and the topic's own URL as
@@ -597,9 +583,7 @@ fn answer(
     req: &HttpRequest,
     id: &DocId,
     lookup: Lookup,
-    cache: header::HeaderValue,
-    link: Option<header::HeaderValue>,
-    vary: respond::Vary,
+    meta: respond::Meta,
     shared: &Shared,
 ) -> HttpResponse {
     let doc = match lookup {
@@ -625,10 +609,10 @@ fn answer(
         header(header::IF_NONE_MATCH),
         header(header::IF_MODIFIED_SINCE),
         headers.etag_str(),
-        doc.last_modified,
+        meta.modified.map(|m| m.at),
     );
     let coding = negotiate::choose(header(header::ACCEPT_ENCODING), available(&doc));
-    respond::document(&doc, headers, cache, link, outcome, coding, vary)
+    respond::document(&doc, headers, meta, outcome, coding)
 }
 
 /// Logs and counts a server-side failure.
@@ -707,7 +691,6 @@ mod tests {
         Arc::new(Rendered::new(Document {
             body: Bytes::from_static(text.as_bytes()),
             media_type: "text/html",
-            last_modified: None,
         }))
     }
 
@@ -722,9 +705,12 @@ mod tests {
             &req,
             &DocId::Index,
             lookup,
-            header::HeaderValue::from_static("public, max-age=300"),
-            None,
-            respond::Vary::Encoding,
+            respond::Meta {
+                cache: header::HeaderValue::from_static("public, max-age=300"),
+                link: None,
+                vary: respond::Vary::Encoding,
+                modified: None,
+            },
             shared,
         );
         let status = response.status().as_u16();

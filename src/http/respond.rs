@@ -9,21 +9,22 @@
 //!   Accept-Encoding` (plus `Accept` on RSS and Atom, whose type depends on it) — on 304s too,
 //!   which also repeat `ETag`, because some readers replace their stored validators with
 //!   whatever a 304 carries. Besides: `Content-Type` with `charset=utf-8`, a weak `ETag`
-//!   shared by every encoding, `Last-Modified` from the document's newest entry.
+//!   shared by every encoding, and `Last-Modified`: when the content last changed, once that
+//!   second is settled (see [`super::conditional::validator_date`]).
 //! - `/healthz`, `/metrics` and errors: `no-store`. They describe this moment rather than a
 //!   resource: a feed that is 404 now may exist after the next rebuild, a 503 ends when the
 //!   load does, and a 500 may be gone on the next request.
 //!
-//! A document's validators are formatted once per document version and kept on the document
-//! ([`DocumentHeaders`]), so the hot path — most of it revalidations answered with 304 — only
-//! copies them into the response.
+//! Validators are formatted once per version and kept with it — the `ETag` on the document
+//! ([`DocumentHeaders`]), the date on the snapshot ([`Modified`]) — so the hot path, most of
+//! it revalidations answered with 304, only copies them into the response.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, Utc};
 
-use super::conditional::{Outcome, http_date};
+use super::conditional::{Outcome, http_date, validator_date};
 use super::negotiate::Coding;
 use crate::store::{Fingerprint, Rendered, Snapshot};
 
@@ -92,8 +93,6 @@ pub(super) struct DocumentHeaders {
     /// because the encodings are the same content (RFC 9110 §8.8.3 allows exactly this), so
     /// a client that switches encodings still gets its 304.
     etag: [u8; 36],
-    /// The newest change among the entries, as an HTTP date (always 29 bytes).
-    last_modified: Option<[u8; 29]>,
 }
 
 impl DocumentHeaders {
@@ -107,10 +106,6 @@ impl DocumentHeaders {
     fn new(doc: &Rendered) -> Self {
         Self {
             etag: etag(&doc.fingerprint),
-            last_modified: doc.last_modified.and_then(|t| {
-                let text = http_date(t);
-                <[u8; 29]>::try_from(text.as_bytes()).ok()
-            }),
         }
     }
 
@@ -134,41 +129,58 @@ fn etag(fingerprint: &Fingerprint) -> [u8; 36] {
     tag
 }
 
-/// What caches may do with a document: subscription documents (and pages, the index, OPML)
-/// for `max_age` (and `s-maxage` for shared caches, when set), then stale while they
-/// revalidate or while tidings fails (RFC 5861); a full archive page, which never changes
-/// again, for `archive_max_age`.
+/// What caches may do with a document (see [`crate::config::FeedsConfig::cache_control`]).
 pub(super) fn cache_control(feeds: &crate::config::FeedsConfig, full_archive: bool) -> HeaderValue {
-    let mut value = if full_archive {
-        format!("public, max-age={}", feeds.archive_max_age)
-    } else {
-        format!("public, max-age={}", feeds.max_age)
-    };
-    if !full_archive && feeds.s_maxage > 0 {
-        value.push_str(&format!(", s-maxage={}", feeds.s_maxage));
+    HeaderValue::try_from(feeds.cache_control(full_archive))
+        .unwrap_or(HeaderValue::from_static("no-cache"))
+}
+
+/// The `Last-Modified` of a version, when it may carry one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Modified {
+    /// The date, to the second.
+    pub(super) at: DateTime<Utc>,
+    /// The same as an HTTP date (always 29 bytes).
+    text: [u8; 29],
+}
+
+impl Modified {
+    /// The date every document of `snapshot` carries now, if any (see
+    /// [`validator_date`]); formatted once per version.
+    pub(super) fn of(snapshot: &Snapshot) -> Option<Self> {
+        let at = validator_date(snapshot.modified, snapshot.observed())?;
+        let text = *snapshot.memo(|| <[u8; 29]>::try_from(http_date(at).as_bytes()).ok())?;
+        Some(Self { at, text: text? })
     }
-    if feeds.stale_while_revalidate > 0 {
-        value.push_str(&format!(
-            ", stale-while-revalidate={}",
-            feeds.stale_while_revalidate
-        ));
-    }
-    if feeds.stale_if_error > 0 {
-        value.push_str(&format!(", stale-if-error={}", feeds.stale_if_error));
-    }
-    HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("no-cache"))
+}
+
+/// What a document response says besides the document: how it may be cached, what it
+/// varies by, its links and its date.
+pub(super) struct Meta {
+    /// `Cache-Control`.
+    pub(super) cache: HeaderValue,
+    /// `Link`, for documents that announce hubs.
+    pub(super) link: Option<HeaderValue>,
+    /// `Vary`.
+    pub(super) vary: Vary,
+    /// `Last-Modified`.
+    pub(super) modified: Option<Modified>,
 }
 
 /// A document response.
 pub(super) fn document(
     doc: &Rendered,
     headers: DocumentHeaders,
-    cache: HeaderValue,
-    link: Option<HeaderValue>,
+    meta: Meta,
     outcome: Outcome,
     coding: Coding,
-    vary: Vary,
 ) -> HttpResponse {
+    let Meta {
+        cache,
+        link,
+        vary,
+        modified,
+    } = meta;
     let media_type = doc.media_type;
     let status = match outcome {
         Outcome::Full => StatusCode::OK,
@@ -187,10 +199,10 @@ pub(super) fn document(
     if let Some(link) = link {
         builder.insert_header((header::LINK, link));
     }
-    if let (Some(modified), Some(text)) = (doc.last_modified, headers.last_modified)
-        && let Ok(text) = HeaderValue::from_bytes(&text)
+    if let Some(modified) = modified
+        && let Ok(text) = HeaderValue::from_bytes(&modified.text)
     {
-        builder.insert_header((header::LAST_MODIFIED, last_modified(modified, text)));
+        builder.insert_header((header::LAST_MODIFIED, text));
     }
     if outcome == Outcome::NotModified {
         return builder.finish();
@@ -211,17 +223,6 @@ pub(super) fn document(
     builder.body(body)
 }
 
-/// `Last-Modified`, never in the future: a post's `updated` can be, and RFC 9110 forbids a
-/// Last-Modified later than the response's Date.
-fn last_modified(modified: DateTime<Utc>, prepared: HeaderValue) -> HeaderValue {
-    let now = Utc::now();
-    if modified <= now {
-        prepared
-    } else {
-        HeaderValue::try_from(http_date(now)).unwrap_or(prepared)
-    }
-}
-
 /// The `Content-Type` of a document: every document is UTF-8. Static for the types tidings
 /// publishes, so no response formats it.
 fn with_charset(media_type: &'static str) -> HeaderValue {
@@ -232,7 +233,7 @@ fn with_charset(media_type: &'static str) -> HeaderValue {
         "text/x-opml" => "text/x-opml; charset=utf-8",
         "text/html" => "text/html; charset=utf-8",
         other => {
-            return HeaderValue::from_str(&format!("{other}; charset=utf-8"))
+            return HeaderValue::from_str(&crate::documents::content_type(other))
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         }
     };

@@ -92,6 +92,10 @@ pub struct Catalog {
     /// Why the content directory itself cannot be read, while it cannot (deleted, replaced,
     /// unmounted). Nothing is applied meanwhile: the last good state keeps serving.
     root_error: Option<String>,
+    /// The newest status change (`ctime`) seen under the content directory: of any post file
+    /// read, any folder walked, the folder a file vanished from, the site's `_config.yml`.
+    /// Only ever grows.
+    status_changed: Option<(i64, i64)>,
 }
 
 impl Catalog {
@@ -111,13 +115,15 @@ impl Catalog {
             skipped: 0,
             pending: BTreeSet::new(),
             root_error: None,
+            status_changed: None,
         };
         catalog.check_root();
-        let (found, walk_errors) = files::discover(&catalog.root);
-        let paths: Vec<String> = found.into_iter().map(|f| f.relative).collect();
+        let walk = files::discover(&catalog.root);
+        catalog.saw_walk(walk.dirs_changed);
+        let paths: Vec<String> = walk.found.into_iter().map(|f| f.relative).collect();
         // The first load groups every post from scratch below, so its changes are not needed.
         let _ = catalog.read_and_apply(&paths);
-        for e in walk_errors {
+        for e in walk.errors {
             catalog.record_walk_error(e);
         }
         let posts = catalog.posts();
@@ -128,6 +134,32 @@ impl Catalog {
     /// The current feeds.
     pub fn feeds(&self) -> &Feeds {
         &self.feeds
+    }
+
+    /// When the content last changed, as the file system tells it: the newest status change
+    /// of any post file, of any folder walked (a deletion leaves only that behind) and of the
+    /// site's `_config.yml`, or the date of the newest visible post if later (a scheduled post
+    /// appears at its date, with no file touched). A function of what is on disk, so every
+    /// process serving the same directory — replicas, or this one after a restart — arrives at
+    /// the same time for the same content, and it moves forward with every change a reader
+    /// could see (and some they cannot).
+    pub fn content_changed(&self) -> Option<DateTime<Utc>> {
+        let status = self.status_changed.and_then(|(secs, nanos)| {
+            DateTime::from_timestamp(secs, nanos.clamp(0, 999_999_999) as u32)
+        });
+        let newest = self.feeds.site.newest().map(|p| p.date.to_utc());
+        status.max(newest)
+    }
+
+    /// Folds a status-change time into [`Catalog::content_changed`].
+    fn saw_change(&mut self, changed: Option<(i64, i64)>) {
+        self.status_changed = self.status_changed.max(changed);
+    }
+
+    /// What a walk says about the folders, and the site's `_config.yml` beside them.
+    fn saw_walk(&mut self, dirs_changed: Option<(i64, i64)>) {
+        self.saw_change(dirs_changed);
+        self.saw_change(files::status_change(&self.root.join("_config.yml")));
     }
 
     /// The configuration the catalog loads with.
@@ -262,7 +294,9 @@ impl Catalog {
             self.publish(Vec::new(), now, &mut delta);
             return delta;
         }
-        let (found, walk_errors) = files::discover(&self.root);
+        let walk = files::discover(&self.root);
+        self.saw_walk(walk.dirs_changed);
+        let (found, walk_errors) = (walk.found, walk.errors);
         // Paths the walk reports as errors (a name that is not UTF-8, an unreadable folder)
         // are still there: they stay known, and reported.
         let present: HashSet<&str> = found
@@ -325,6 +359,8 @@ impl Catalog {
                 let Some(entry) = self.files.remove(&path) else {
                     return;
                 };
+                // Gone leaves no time of its own: its folder's says when.
+                self.saw_change(files::folder_changed(&self.root, &path));
                 if entry.skipped {
                     self.skipped -= 1;
                 }
@@ -349,6 +385,7 @@ impl Catalog {
                 let had_post = entry.post.is_some();
                 let was_skipped = entry.skipped;
                 entry.stamp = stamp;
+                self.status_changed = self.status_changed.max(stamp.and_then(|s| s.changed));
                 if entry.hash == hash {
                     // A touch, or an event for bytes we already have (good or bad).
                     return;
@@ -458,7 +495,7 @@ impl Catalog {
         if feed_changes.is_empty() {
             return;
         }
-        let (feeds, scopes) = self.feeds.apply(&feed_changes, now);
+        let (feeds, scopes) = self.feeds.apply(&feed_changes);
         self.feeds = feeds;
         delta.scopes = scopes;
     }

@@ -12,7 +12,6 @@ mod catalog;
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::config::Config;
@@ -150,14 +149,7 @@ fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) ->
     let path = root.join(relative);
     match files::read_into(&path, config.posts.max_bytes, buf) {
         Ok(stamp) => {
-            let written = stamp
-                .modified
-                .map(|t| DateTime::<Utc>::from(t).fixed_offset());
-            let source = Source {
-                path: relative,
-                bytes: buf,
-                written,
-            };
+            let source = Source::new(relative, buf);
             let result =
                 posts::load_post(&source, config).map_err(|e| LoadError::post(relative, e));
             let hash = match &result {

@@ -65,11 +65,6 @@ pub struct Post {
     pub lang: Option<String>,
     /// `description` or `excerpt` from the front matter.
     pub description: Option<Arc<str>>,
-    /// When the file was last written, if the caller knows (the loader itself never looks:
-    /// it sees only bytes). Used for HTTP `Last-Modified` only, never in document bytes: an
-    /// edit that keeps the post's dates still changes the document, and clients that
-    /// revalidate by date alone must see a newer date for it.
-    pub file_modified: Option<DateTime<FixedOffset>>,
     /// The body as written, LZ4-compressed (size-prepended).
     body: Box<[u8]>,
     /// Identifies this version of this post's rendered body (see [`Post::render_key`]).
@@ -296,25 +291,19 @@ pub enum Loaded {
 }
 
 /// One file as the loader sees it. The loader never looks at the disk: whoever read the file
-/// says what it is called and when it was written.
+/// says what it is called.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
     /// The file's path under the content directory, `/`-separated: the post's identity.
     pub path: &'a str,
     /// Its bytes.
     pub bytes: &'a [u8],
-    /// When it was last written, where known (see [`Post::file_modified`]).
-    pub written: Option<DateTime<FixedOffset>>,
 }
 
 impl<'a> Source<'a> {
-    /// A file whose write time is unknown.
+    /// The file at `path` with these bytes.
     pub fn new(path: &'a str, bytes: &'a [u8]) -> Self {
-        Self {
-            path,
-            bytes,
-            written: None,
-        }
+        Self { path, bytes }
     }
 }
 
@@ -367,7 +356,6 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
         image,
         lang,
         description,
-        file_modified: source.written,
         body: lz4_flex::compress_prepend_size(body_text.as_bytes()).into_boxed_slice(),
         summary_length: config.posts.summary_length,
     })))

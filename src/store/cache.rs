@@ -1,5 +1,5 @@
 //! Published representations: a document's bytes with what identifies their version (a
-//! fingerprint of the bytes, the newest change among the entries) and their compressed
+//! fingerprint of the bytes) and their compressed
 //! encodings, each computed at most once per document version and then shared by every
 //! request that asks for it. Turning the version into HTTP validators (`ETag`,
 //! `Last-Modified`) is the HTTP layer's business, not the store's.
@@ -9,47 +9,13 @@
 //! a render plus a brotli pass it may not have asked for.
 
 use std::any::Any;
-use std::io::Write;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 
 use crate::documents::Document;
-
-/// How hard to compress: a document every poll asks for repays the best compression many
-/// times over, while an archive page — one of thousands, read now and then, each first
-/// request paying for its encoding — must stay cheap, so that walking the archives in brotli
-/// cannot cost far more CPU than serving them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effort {
-    /// gzip 9, brotli 9: subscription documents, the index, OPML.
-    Best,
-    /// gzip 6, brotli 5: several times faster, a few percent larger.
-    Quick,
-}
-
-impl Effort {
-    fn gzip_level(self) -> u32 {
-        match self {
-            Effort::Best => 9,
-            Effort::Quick => 6,
-        }
-    }
-
-    /// Brotli quality. 11 compresses a 165 KB feed about 5% smaller than 9 but takes an
-    /// order of magnitude longer; 9 is the usual static-asset setting.
-    fn brotli_quality(self) -> u32 {
-        match self {
-            Effort::Best => 9,
-            Effort::Quick => 5,
-        }
-    }
-}
-/// Brotli window (log2): 22 is the format's default and suits documents of any feed size.
-const BROTLI_WINDOW: u32 = 22;
-/// Below this size compression costs more than it saves (headers and CPU).
-const MIN_COMPRESS: usize = 512;
+pub use crate::documents::encoding::Effort;
+use crate::documents::encoding::{self, Coding};
 
 /// A fingerprint of a document version: the BLAKE3 hash of its bytes. Equal bytes give equal
 /// fingerprints on every replica and in every run, so it can identify a version to clients.
@@ -91,8 +57,6 @@ pub struct Rendered {
     /// Which version of the document this is: a hash of the identity bytes, shared by every
     /// encoding because they are the same content.
     pub fingerprint: Fingerprint,
-    /// The newest change among the document's entries.
-    pub last_modified: Option<DateTime<Utc>>,
     effort: Effort,
     /// What whoever serves this version derives from it once (the HTTP layer's header
     /// values): kept with the version, so it lives and dies with it, and found without a
@@ -109,7 +73,7 @@ impl Rendered {
 
     /// Whether compressed encodings are worth offering at all.
     pub fn compressible(&self) -> bool {
-        self.identity.len() >= MIN_COMPRESS
+        encoding::compressible(self.identity.len())
     }
 
     /// Whether asking for `coding` costs nothing more: the encoding is computed already (or
@@ -138,22 +102,14 @@ impl Rendered {
     /// The gzip encoding, computed on first use; `None` when it would not be smaller.
     pub fn gzip(&self) -> Option<Bytes> {
         self.gzip
-            .get_or_init(|| {
-                self.compressible()
-                    .then(|| gzip(&self.identity, self.effort))
-                    .flatten()
-            })
+            .get_or_init(|| encoding::encode(&self.identity, Coding::Gzip, self.effort))
             .clone()
     }
 
     /// The brotli encoding, computed on first use; `None` when it would not be smaller.
     pub fn brotli(&self) -> Option<Bytes> {
         self.brotli
-            .get_or_init(|| {
-                self.compressible()
-                    .then(|| brotli(&self.identity, self.effort))
-                    .flatten()
-            })
+            .get_or_init(|| encoding::encode(&self.identity, Coding::Brotli, self.effort))
             .clone()
     }
 
@@ -179,35 +135,7 @@ impl Rendered {
             fingerprint: Fingerprint::of(&doc.body),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
-            last_modified: doc.last_modified.map(|d| d.with_timezone(&Utc)),
             identity: doc.body,
         }
     }
-}
-
-fn gzip(data: &[u8], effort: Effort) -> Option<Bytes> {
-    // flate2 writes a zero modification time and no file name, so the bytes are the same on
-    // every replica.
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 3),
-        flate2::Compression::new(effort.gzip_level()),
-    );
-    enc.write_all(data).ok()?;
-    let out = enc.finish().ok()?;
-    (out.len() < data.len()).then(|| Bytes::from(out))
-}
-
-fn brotli(data: &[u8], effort: Effort) -> Option<Bytes> {
-    let mut out = Vec::with_capacity(data.len() / 3);
-    {
-        let mut w = brotli::CompressorWriter::new(
-            &mut out,
-            64 * 1024,
-            effort.brotli_quality(),
-            BROTLI_WINDOW,
-        );
-        w.write_all(data).ok()?;
-        w.flush().ok()?;
-    }
-    (out.len() < data.len()).then(|| Bytes::from(out))
 }

@@ -13,11 +13,14 @@
 
 mod cache;
 
+use std::any::Any;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::documents::{self, Context, DocId, Document, RenderError};
@@ -40,6 +43,16 @@ pub struct Snapshot {
     pub published_at: SystemTime,
     /// Counts up with every published version.
     pub generation: u64,
+    /// When the content last changed ([`Catalog::content_changed`]): what `Last-Modified`
+    /// is made of. The same for every document of a version, because a change to one post
+    /// can reorder any feed (its category changed) and only the file system, which every
+    /// replica shares, may say when.
+    pub modified: Option<DateTime<Utc>>,
+    /// Every change made to the content before this instant (milliseconds since the epoch)
+    /// is in this version, as far as the watcher can tell; `i64::MIN` until it says.
+    observed: AtomicI64,
+    /// What whoever serves this version derives from it once (see [`Rendered::memo`]).
+    memo: OnceLock<Box<dyn Any + Send + Sync>>,
     /// Why the content directory cannot be read, while it cannot: this version is then the
     /// last good state, kept serving until the directory is back.
     pub content_error: Option<String>,
@@ -191,6 +204,22 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
+    /// Until when every change to the content is in this version (see [`Store::observed`]);
+    /// `None` before the watcher has said.
+    pub fn observed(&self) -> Option<DateTime<Utc>> {
+        match self.observed.load(Ordering::Acquire) {
+            i64::MIN => None,
+            ms => DateTime::from_timestamp_millis(ms),
+        }
+    }
+
+    /// What the serving layer derives from this version once, made on first use.
+    pub fn memo<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.memo
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref::<T>()
+    }
+
     /// The rendered document for `id`, rendering it on first request (compressed encodings
     /// follow on first use, see [`Rendered`]).
     pub fn document(&self, id: &DocId) -> Lookup {
@@ -210,12 +239,11 @@ impl Snapshot {
             bodies: &self.bodies,
         };
         if let DocId::Feed {
-            scope,
-            page: Page::Archive(n),
+            page: Page::Archive(_),
             ..
         } = id
         {
-            let Some(key) = self.archive_key(id, scope, *n) else {
+            let Some(key) = documents::archive_key(&self.config, &self.feeds, id) else {
                 return Lookup::NotFound;
             };
             let mut fault = None;
@@ -273,32 +301,14 @@ impl Snapshot {
     /// leaving its thread; anything else goes to the render pool.
     pub fn cached(&self, id: &DocId) -> Option<Arc<Rendered>> {
         if let DocId::Feed {
-            scope,
-            page: Page::Archive(n),
+            page: Page::Archive(_),
             ..
         } = id
         {
-            let key = self.archive_key(id, scope, *n)?;
+            let key = documents::archive_key(&self.config, &self.feeds, id)?;
             return self.renderings.archives.get(&key);
         }
         self.cache.get(id)
-    }
-
-    /// What an archive page is cached under; `None` when the page does not exist. The page's
-    /// bytes depend on its path, its entries, and whether a newer archive page exists (its
-    /// `next-archive` link); nothing else varies within one store.
-    fn archive_key(&self, id: &DocId, scope: &Scope, n: usize) -> Option<[u8; 32]> {
-        let feed = self.feeds.get(scope)?;
-        let limit = self.config.feeds.limit;
-        let entries = feed.page(Page::Archive(n), limit)?;
-        let mut h = blake3::Hasher::new();
-        h.update(id.path().as_bytes());
-        h.update(&[u8::from(n < feed.archive_pages(limit))]);
-        for post in entries {
-            h.update(&post.content_hash);
-            h.update(post.source.as_bytes());
-        }
-        Some(*h.finalize().as_bytes())
     }
 
     /// Wraps a newly rendered document and keeps it as the last good rendering of `id`.
@@ -306,9 +316,10 @@ impl Snapshot {
     /// Archive pages are not kept as fallbacks: they are thousands, kept by their entries in
     /// the archive cache already, and never change once full; holding their last good bytes
     /// too would keep a walk of the archives in memory beyond that cache's bound. They are
-    /// compressed with [`Effort::Quick`], so that walking them cannot cost much more CPU than
+    /// compressed with [`Effort::Quick`] (see [`Effort::of`]), so that walking them cannot cost much more CPU than
     /// serving them.
     fn remember(&self, id: &DocId, doc: Document) -> Arc<Rendered> {
+        let rendered = Arc::new(Rendered::with_effort(doc, Effort::of(id)));
         let archive = matches!(
             id,
             DocId::Feed {
@@ -316,11 +327,9 @@ impl Snapshot {
                 ..
             }
         );
-        if archive {
-            return Arc::new(Rendered::with_effort(doc, Effort::Quick));
+        if !archive {
+            self.renderings.remember(id, self.generation, &rendered);
         }
-        let rendered = Arc::new(Rendered::new(doc));
-        self.renderings.remember(id, self.generation, &rendered);
         rendered
     }
 }
@@ -361,6 +370,16 @@ impl Store {
         self.current.load_full()
     }
 
+    /// Records that every change made to the content before `until` is in the current
+    /// snapshot. Only the thread that publishes may say so, between its publishes.
+    pub fn observed(&self, until: DateTime<Utc>) {
+        if let Some(current) = self.current.load().as_ref() {
+            current
+                .observed
+                .fetch_max(until.timestamp_millis(), Ordering::Release);
+        }
+    }
+
     /// Publishes the catalog's current state. Rendered documents of scopes not in `delta`
     /// are carried over from the previous snapshot; everything else renders on demand.
     pub fn publish(&self, catalog: &Catalog, delta: Option<&Delta>) -> Arc<Snapshot> {
@@ -369,7 +388,7 @@ impl Store {
         if let (Some(prev), Some(delta)) = (&previous, delta) {
             let affected: HashSet<&Scope> = delta.scopes.iter().collect();
             for (id, doc) in prev.cache.iter() {
-                if !depends_on(&id, &affected) {
+                if !documents::depends_on(&id, &affected) {
                     cache.insert(id, doc);
                 }
             }
@@ -382,23 +401,15 @@ impl Store {
             content_error: catalog.content_error().map(str::to_owned),
             published_at: SystemTime::now(),
             generation: previous.map_or(1, |p| p.generation + 1),
+            modified: catalog.content_changed(),
+            observed: AtomicI64::new(i64::MIN),
+            memo: OnceLock::new(),
             cache,
             renderings: Arc::clone(&self.renderings),
             bodies: Arc::clone(&self.bodies),
         });
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot
-    }
-}
-
-/// Whether a document's bytes may change when `affected` scopes change. The index and the
-/// OPML list show every feed (and counts), so they depend on all of them.
-fn depends_on(id: &DocId, affected: &HashSet<&Scope>) -> bool {
-    match id {
-        DocId::Feed { scope, .. } => affected.contains(scope),
-        DocId::JekyllFeed(None) => affected.contains(&Scope::Site),
-        DocId::JekyllFeed(Some(c)) => affected.contains(&Scope::Category(c.clone())),
-        DocId::Index | DocId::Opml => !affected.is_empty(),
     }
 }
 
@@ -458,6 +469,9 @@ mod tests {
                 content_error: None,
                 published_at: SystemTime::now(),
                 generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+                modified: None,
+                observed: AtomicI64::new(i64::MIN),
+                memo: OnceLock::new(),
                 cache: new_document_cache(DOCUMENT_CACHE_BYTES),
                 renderings: Arc::clone(&self.renderings),
                 bodies: Arc::new(Bodies::default()),
@@ -472,7 +486,6 @@ mod tests {
             Ok(Some(Document {
                 body: Bytes::from_static(text.as_bytes()),
                 media_type: "text/html",
-                last_modified: None,
             }))
         }
     }

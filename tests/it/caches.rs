@@ -39,14 +39,14 @@ impl Drop for Front {
     }
 }
 
-fn require(program: &str) {
+pub(crate) fn require(program: &str) {
     assert!(
         Path::new(program).exists(),
         "{program} is missing: this test runs a real cache; scripts/test installs it"
     );
 }
 
-fn world_readable(dir: &Path) {
+pub(crate) fn world_readable(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
 }
@@ -117,7 +117,7 @@ fn nginx(backend: SocketAddr) -> Front {
     started(child, port, dir)
 }
 
-fn started(child: Child, port: u16, dir: tempfile::TempDir) -> Front {
+pub(crate) fn started(child: Child, port: u16, dir: tempfile::TempDir) -> Front {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let front = Front {
         child,

@@ -1,7 +1,8 @@
 //! The container recipe, checked without a registry: the builder stage gets exactly the files
 //! the Dockerfile copies, and cargo must accept the crate from those alone (a manifest naming
 //! a file the image lacks failed `docker build` once, unnoticed); and `tidings health`, the
-//! image's health check, tells a ready service from a missing one.
+//! image's health check, tells a ready service from a missing one; and the systemd unit
+//! passes systemd's own check and its command, with its environment, serves.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,4 +133,66 @@ fn tidings_health_tells_a_ready_service_from_none() {
         Some(1),
         "nothing listens"
     );
+}
+
+/// The `Key=value` lines of a unit file's section, in order.
+fn unit_values<'a>(unit: &'a str, key: &str) -> Vec<&'a str> {
+    unit.lines()
+        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+        .collect()
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_its_command_serves() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tidings.service"),
+    )
+    .expect("the unit");
+    let binary = env!("CARGO_BIN_EXE_tidings");
+    // systemd's own check, with the binary where the unit expects it: unknown keys, bad
+    // values and a missing executable are errors.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = dir.path().join("tidings.service");
+    std::fs::write(&local, unit.replace("/usr/local/bin/tidings", binary)).expect("write");
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&local)
+        .output()
+        .unwrap_or_else(|e| panic!("systemd-analyze cannot run ({e}); scripts/test installs it"));
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(verify.status.success() && said.trim().is_empty(), "{said}");
+
+    // Its command, with its environment (content and address pointed at a test site), serves
+    // and stops cleanly on the SIGTERM systemd sends.
+    let site = crate::support::site(&[("a.md", b"---\ntitle: A\ndate: 2022-05-26\n---\nx")]);
+    let port = crate::caches::free_port();
+    let exec = unit_values(&unit, "ExecStart");
+    assert_eq!(exec.len(), 1);
+    let mut args = exec[0].split_whitespace();
+    assert_eq!(args.next(), Some("/usr/local/bin/tidings"));
+    let mut cmd = Command::new(binary);
+    cmd.args(args).env_clear();
+    for pair in unit_values(&unit, "Environment") {
+        let (key, value) = pair.split_once('=').expect("KEY=value");
+        cmd.env(key, value);
+    }
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = cmd
+        .env("TIDINGS_CONTENT", site.path())
+        .env("TIDINGS_BIND", &bind)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn tidings");
+    let addr: std::net::SocketAddr = bind.parse().expect("an address");
+    crate::support::wait_for("the service", std::time::Duration::from_secs(10), || {
+        std::net::TcpStream::connect(addr).is_ok()
+            && crate::support::request(addr, "GET", "/feed.atom", &[]).status == 200
+    });
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "a clean stop");
 }

@@ -693,12 +693,12 @@ fn a_touch_changes_nothing() {
     replace(&served, B, text.as_bytes());
     settle(&served, &model, &[], &[]);
 
+    // A touch moves the content's date (every replica must give the same `Last-Modified`),
+    // so it may publish a version of its own; but that version carries over every feed and
+    // every rendered document.
     let after = served.running.store.snapshot().expect("a snapshot");
-    assert_eq!(
-        after.generation,
-        g0 + 1,
-        "only the real change published a snapshot"
-    );
+    assert!(after.generation > g0);
+    let g1 = after.generation;
     assert!(
         Arc::ptr_eq(&after.feeds.categories["news"], &news_feed),
         "the touched post's category was rebuilt"
@@ -718,7 +718,7 @@ fn a_touch_changes_nothing() {
     replace(&served, B, text.as_bytes());
     settle(&served, &model, &[], &[]);
     assert_eq!(etag(&served, "/feed.atom"), site_etag);
-    assert_eq!(generation(&served), g0 + 2);
+    assert_eq!(generation(&served), g1 + 1);
     assert!(Arc::ptr_eq(
         &served
             .running

@@ -42,13 +42,9 @@ fn curl_since(url: &str, since: &str) -> (u16, String) {
     (status.trim().parse().expect("a status"), body.to_owned())
 }
 
-/// The `Last-Modified` a document is served with now.
+/// The `Last-Modified` a document is served with, once it has one.
 fn last_modified(served: &Served, path: &str) -> String {
-    served
-        .get(path)
-        .header("last-modified")
-        .expect("Last-Modified")
-        .to_owned()
+    served.settled(path)
 }
 
 /// Waits until the wall clock is in a later second than now: HTTP dates have one-second

@@ -392,6 +392,7 @@ fn newsboat_reads_every_feed_with_the_right_items() {
 
     // newsboat records a feed's validators (ETag, Last-Modified) only once the feed is in
     // its cache, so from the second reload on. It must record ours exactly as sent.
+    served.settled("/feed.atom");
     for ((doc, _), reader) in subscriptions.iter().zip(&readers) {
         reader.reload();
         let served_etag = served

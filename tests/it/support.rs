@@ -130,6 +130,18 @@ impl Served {
         wait_for(what, std::time::Duration::from_secs(10), condition);
     }
 
+    /// Waits until documents carry `Last-Modified` (once the second of the content's last
+    /// change is settled; see `validator_date`), and returns the one `path` carries.
+    #[track_caller]
+    pub fn settled(&self, path: &str) -> String {
+        let mut date = None;
+        self.wait_for("Last-Modified to be given", || {
+            date = self.get(path).header("last-modified").map(str::to_owned);
+            date.is_some()
+        });
+        date.unwrap_or_default()
+    }
+
     /// Writes a file under the content directory (creating folders).
     pub fn write(&self, rel: &str, bytes: &[u8]) {
         let path = self.dir.path().join(rel);
