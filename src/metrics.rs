@@ -180,6 +180,59 @@ impl EncodeLabelValue for PingResult {
     }
 }
 
+/// How one purge request ended, as the `result` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum PurgeRequest {
+    /// The cache took it (2xx, or 404: nothing cached to drop).
+    Ok,
+    /// The cache refused it (any other 4xx): not retried, a configuration problem.
+    Refused,
+    /// No answer, a timeout, 429 or 5xx: retried.
+    Failed,
+}
+
+impl EncodeLabelValue for PurgeRequest {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            PurgeRequest::Ok => "ok",
+            PurgeRequest::Refused => "refused",
+            PurgeRequest::Failed => "failed",
+        })
+    }
+}
+
+/// What became of changed URLs queued for a cache, as the `result` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum PurgeResult {
+    /// The cache dropped them.
+    Purged,
+    /// The cache failed; they wait for the next attempt.
+    Retried,
+    /// Given up: refused, failing past the retry window, over the queue's bound, or the
+    /// service stopped.
+    Dropped,
+}
+
+impl EncodeLabelValue for PurgeResult {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            PurgeResult::Purged => "purged",
+            PurgeResult::Retried => "retried",
+            PurgeResult::Dropped => "dropped",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PurgeRequestLabels {
+    result: PurgeRequest,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PurgeUrlLabels {
+    result: PurgeResult,
+}
+
 /// What became of one delivery attempt of the built-in hub, as the `result` label.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Delivery {
@@ -257,6 +310,8 @@ pub struct Metrics {
     bytes: Family<KindLabels, Counter>,
     server_errors: Family<CauseLabels, Counter>,
     pings: Family<PingLabels, Counter>,
+    purge_requests: Family<PurgeRequestLabels, Counter>,
+    purge_urls: Family<PurgeUrlLabels, Counter>,
     pollers: Family<AudienceLabels, Gauge>,
     reported: Family<AudienceLabels, Gauge>,
     responses: Counter,
@@ -290,6 +345,8 @@ impl Metrics {
         let bytes = Family::<KindLabels, Counter>::default();
         let server_errors = Family::<CauseLabels, Counter>::default();
         let pings = Family::<PingLabels, Counter>::default();
+        let purge_requests = Family::<PurgeRequestLabels, Counter>::default();
+        let purge_urls = Family::<PurgeUrlLabels, Counter>::default();
         let pollers = Family::<AudienceLabels, Gauge>::default();
         let reported = Family::<AudienceLabels, Gauge>::default();
         let responses = Counter::default();
@@ -366,6 +423,17 @@ impl Metrics {
             pings.clone(),
         );
         registry.register(
+            "purge_requests",
+            "Purge requests sent to caches, by result: ok, refused (4xx, not retried) or \
+             failed (retried)",
+            purge_requests.clone(),
+        );
+        registry.register(
+            "purge_urls",
+            "Changed URLs queued for caches: purged, retried after a failure, or dropped",
+            purge_urls.clone(),
+        );
+        registry.register(
             "http_not_modified_ratio",
             "Share of successful document responses that were 304 Not Modified",
             not_modified_ratio.clone(),
@@ -399,6 +467,8 @@ impl Metrics {
             bytes,
             server_errors,
             pings,
+            purge_requests,
+            purge_urls,
             pollers,
             reported,
             responses,
@@ -458,6 +528,20 @@ impl Metrics {
         self.pings
             .get_or_create(&PingLabels { result })
             .inc_by(topics as u64);
+    }
+
+    /// Counts one request to a cache.
+    pub fn observe_purge_request(&self, result: PurgeRequest) {
+        self.purge_requests
+            .get_or_create(&PurgeRequestLabels { result })
+            .inc();
+    }
+
+    /// Counts `urls` changed URLs purged, retried, or given up.
+    pub fn observe_purge_urls(&self, result: PurgeResult, urls: usize) {
+        self.purge_urls
+            .get_or_create(&PurgeUrlLabels { result })
+            .inc_by(urls as u64);
     }
 
     /// Records how many client connections are open.

@@ -15,8 +15,8 @@
 //! files on disk.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,10 +26,12 @@ use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
 
 use crate::config::{Config, WatchMode};
+use crate::documents;
 use crate::files;
 use crate::load::{Catalog, Delta};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::purge::{self, Purger};
+use crate::store::{Snapshot, Store};
 use crate::websub::hub::Hub;
 use crate::websub::{self, Publisher};
 
@@ -93,6 +95,7 @@ impl Watcher {
         let sink_config = Arc::clone(&config);
         Self::start_with(config, None, move || ServerSink {
             publisher: Some(Publisher::start(&sink_config, Arc::clone(&metrics), hub)),
+            purger: Some(Purger::start(&sink_config, Arc::clone(&metrics))),
             store,
             metrics,
         })
@@ -218,12 +221,42 @@ pub trait Sink: 'static {
     fn stop(&mut self) {}
 }
 
-/// The server's sink: publishes to the store, counts in metrics, tells WebSub hubs.
+/// The server's sink: publishes to the store, counts in metrics, tells WebSub hubs and
+/// caches what changed.
 struct ServerSink {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     /// Until the watcher stops.
     publisher: Option<Publisher>,
+    /// Until the watcher stops.
+    purger: Option<Purger>,
+}
+
+impl ServerSink {
+    /// Tells hubs and caches of the documents whose bytes differ between `before` and
+    /// `after`. Computed only when someone listens; neither waits for the network.
+    fn tell(&self, before: &Arc<Snapshot>, after: &Snapshot, delta: &Delta) {
+        let publisher = self.publisher.as_ref().filter(|p| p.has_hubs());
+        let purger = self.purger.as_ref().filter(|p| p.is_active());
+        if publisher.is_none() && purger.is_none() {
+            return;
+        }
+        let config = &after.config;
+        let changed = documents::changed(
+            &before.feeds,
+            &after.feeds,
+            &delta.scopes,
+            config.feeds.limit,
+        );
+        if let Some(publisher) = publisher {
+            publisher.publish(&websub::topics(&changed, &after.feeds, config));
+        }
+        if let Some(purger) = purger {
+            let replaced: Weak<Snapshot> = Arc::downgrade(before);
+            let replaced: purge::Version = replaced;
+            purger.purge(&purge::targets(config, &changed), &replaced);
+        }
+    }
 }
 
 impl Sink for ServerSink {
@@ -246,17 +279,10 @@ impl Sink for ServerSink {
     fn rebuilt(&mut self, catalog: &Catalog, delta: &Delta, rescan: bool, noticed: Instant) {
         let before = self.store.snapshot();
         let snapshot = self.store.publish(catalog, Some(delta));
-        // Hubs hear of a change once it is served, and only of documents whose bytes changed.
-        if let Some(publisher) = self.publisher.as_ref().filter(|p| p.has_hubs())
-            && let Some(before) = before
-        {
-            let topics = websub::changed_topics(
-                &before.feeds,
-                &snapshot.feeds,
-                &delta.scopes,
-                &snapshot.config,
-            );
-            publisher.publish(&topics);
+        // Hubs and caches hear of a change once it is served (a cache refetching at once
+        // gets the new bytes), and only of documents whose bytes changed.
+        if let Some(before) = before {
+            self.tell(&before, &snapshot, delta);
         }
         let took = noticed.elapsed();
         self.metrics.observe_rebuild(took, &snapshot);
@@ -272,6 +298,9 @@ impl Sink for ServerSink {
     }
 
     fn stop(&mut self) {
+        if let Some(purger) = self.purger.take() {
+            purger.stop();
+        }
         if let Some(publisher) = self.publisher.take() {
             publisher.stop();
         }

@@ -140,6 +140,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// WebSub: the hubs feeds name and notify.
     pub websub: WebsubConfig,
+    /// Caches told to drop what a rebuild changed.
+    pub purge: PurgeConfig,
     /// The content directory (`--content`).
     pub content_dir: PathBuf,
 }
@@ -341,6 +343,109 @@ pub struct WebsubConfig {
     /// Changed feeds named in one notification, as repeated `hub.url`. At 1, each names its
     /// feed as `hub.topic` too, for hubs that read only that (flask-websub, for one).
     pub topics_per_request: usize,
+}
+
+/// Caches in front of tidings, told after each rebuild which URLs changed.
+#[derive(Debug, Clone, Default)]
+pub struct PurgeConfig {
+    /// Where purges go. Empty: nothing is computed or sent.
+    pub endpoints: Vec<PurgeEndpoint>,
+}
+
+/// One place purges go, as written `METHOD URL [-H Name: value]...` (`purge.endpoints`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeEndpoint {
+    /// Where and how.
+    pub mode: PurgeMode,
+    /// Headers every request to it carries (an API key...), as written after `-H`.
+    pub headers: Vec<(String, String)>,
+}
+
+/// How an endpoint is told of changed URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeMode {
+    /// `PURGE http://cache:6081`: one `PURGE` per changed URL sent to the cache, with the
+    /// URL's path as the request target and the site's host as `Host` (Varnish, Squid...).
+    Purge(Url),
+    /// `BAN http://cache:6081`: one `BAN /` per batch of changed URLs, naming them in
+    /// `X-Ban-Url` as an anchored regular expression over paths (query strings included).
+    Ban(Url),
+    /// `METHOD https://api.example/purge?url={url}`: one request per changed URL to the
+    /// template, `{url}` (the absolute URL) and `{path}` filled in (a CDN's purge API).
+    Template {
+        /// The request method, as written.
+        method: String,
+        /// The URL with its placeholders.
+        template: String,
+    },
+}
+
+/// The text of `purge.endpoints`: a list in the file; in the environment, endpoints separated
+/// by commas or line breaks (each is `METHOD URL`, with a space inside, so white space cannot
+/// separate them as it does other lists).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct EndpointList(pub Vec<String>);
+
+impl fmt::Debug for EndpointList {
+    /// As the list is written, so an error quotes what the operator wrote — but for header
+    /// values, which may be secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|raw| redact(raw)))
+            .finish()
+    }
+}
+
+/// What separates an endpoint's headers from its URL and from one another, as in curl.
+const HEADER_FLAG: &str = " -H ";
+
+/// An endpoint as written, with every header's value hidden.
+fn redact(raw: &str) -> String {
+    let mut parts = raw.split(HEADER_FLAG);
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for header in parts {
+        out.push_str(HEADER_FLAG);
+        // Without a colon, where the name ends is a guess: its first word.
+        let name = header.split_once(':').map_or_else(
+            || header.split_whitespace().next().unwrap_or_default(),
+            |(name, _)| name,
+        );
+        out.push_str(name);
+        out.push_str(": …");
+    }
+    out
+}
+
+impl<'de> Deserialize<'de> for EndpointList {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = EndpointList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of endpoints such as \"PURGE http://127.0.0.1:6081\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<EndpointList, E> {
+                Ok(EndpointList(
+                    text.split([',', '\n'])
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<EndpointList, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(EndpointList(items))
+            }
+        }
+        deserializer.deserialize_any(List)
+    }
 }
 
 /// How the service runs.
@@ -608,6 +713,12 @@ settings! {
         /// Time a failing delivery is retried, seconds.
         delivery_window_seconds: u64 => [env "TIDINGS_WEBSUB_DELIVERY_WINDOW_SECONDS"],
     }
+
+    /// `[purge]`: caches told to drop what changed.
+    [purge] PurgeSettings {
+        /// Where purges go: `PURGE URL`, `BAN URL` or `METHOD URL-template`.
+        endpoints: EndpointList => [env "TIDINGS_PURGE_ENDPOINTS"],
+    }
 }
 
 /// Built-in defaults, the bottom layer.
@@ -680,6 +791,9 @@ impl Settings {
                 lease_default_seconds: Some(10 * 86_400),
                 lease_max_seconds: Some(30 * 86_400),
                 delivery_window_seconds: Some(3_600),
+            },
+            purge: PurgeSettings {
+                endpoints: Some(EndpointList::default()),
             },
             content: Some(DEFAULT_CONTENT_DIR.into()),
         }
@@ -985,6 +1099,16 @@ impl Layers {
         }
         let id_authority = self.require(&key::posts::id_authority)?;
         validate_tag_authority(&id_authority)?;
+        let endpoints = self.require(&key::purge::endpoints)?;
+        let endpoints = endpoints
+            .value
+            .0
+            .iter()
+            .map(|raw| {
+                parse_endpoint(raw, &base_url)
+                    .map_err(|reason| endpoints.invalid(format!("`{}`: {reason}", redact(raw))))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             site: SiteConfig {
                 title: self.value(&key::site::title)?,
@@ -1042,6 +1166,7 @@ impl Layers {
                 lease_max_seconds: *lease_max.value,
                 delivery_window_seconds: self.value(&key::websub::delivery_window_seconds)?,
             },
+            purge: PurgeConfig { endpoints },
             content_dir: self.value(&key::content)?,
         })
     }
@@ -1088,6 +1213,88 @@ fn parse_base(raw: &Found<'_, String>) -> Result<Url, ConfigError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// The placeholders a purge URL template may hold.
+pub const PURGE_PLACEHOLDERS: [&str; 2] = ["{url}", "{path}"];
+
+/// One `purge.endpoints` item: `METHOD URL [-H Name: value]...`. Without a placeholder the
+/// URL is a cache's address, reached with `PURGE` or `BAN`; with one, a template any method
+/// is sent to.
+fn parse_endpoint(raw: &str, base_url: &Url) -> Result<PurgeEndpoint, String> {
+    let mut parts = raw.trim().split(HEADER_FLAG);
+    let request = parts.next().unwrap_or_default();
+    let headers = parts
+        .map(|header| {
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| "a header is `-H Name: value`, with a colon".to_owned())?;
+            let name = name.trim();
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || !name.bytes().all(token) {
+                return Err(format!("`{name}` is not a header name"));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!(
+                    "the value of header `{name}` holds control characters"
+                ));
+            }
+            Ok((name.to_owned(), value.trim().to_owned()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(PurgeEndpoint {
+        mode: parse_mode(request, base_url)?,
+        headers,
+    })
+}
+
+fn parse_mode(raw: &str, base_url: &Url) -> Result<PurgeMode, String> {
+    let usage = "expected `PURGE http://cache:6081`, `BAN http://cache:6081` or \
+                 `METHOD https://api.example/purge?url={url}`, each optionally followed by \
+                 headers (`-H Name: value`)";
+    let Some((method, target)) = raw.trim().split_once(char::is_whitespace) else {
+        return Err(usage.to_owned());
+    };
+    let target = target.trim();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!("`{method}` is not a method in capitals; {usage}"));
+    }
+    if target.contains(char::is_whitespace) {
+        return Err(format!("`{target}` is not one URL; {usage}"));
+    }
+    if PURGE_PLACEHOLDERS.iter().any(|p| target.contains(p)) {
+        // What a filled-in template looks like decides whether it is usable.
+        let sample = target
+            .replace("{url}", base_url.as_str())
+            .replace("{path}", base_url.path());
+        let url = Url::parse(&sample).map_err(|e| format!("{e} once filled in ({sample})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("the template must make an http:// or https:// URL".to_owned());
+        }
+        return Ok(PurgeMode::Template {
+            method: method.to_owned(),
+            template: target.to_owned(),
+        });
+    }
+    if !matches!(method, "PURGE" | "BAN") {
+        return Err(format!(
+            "{method} needs {{url}} or {{path}} in its URL (only PURGE and BAN go to a cache's address)"
+        ));
+    }
+    let url = Url::parse(target).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the cache must be an http:// or https:// URL".to_owned());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "a cache address has no path or query: the changed paths are sent to it".to_owned(),
+        );
+    }
+    Ok(if method == "PURGE" {
+        PurgeMode::Purge(url)
+    } else {
+        PurgeMode::Ban(url)
+    })
 }
 
 /// A `tag:` authority is `DNS-name-or-email,YYYY[-MM[-DD]]` (RFC 4151 §2.1).
@@ -1611,6 +1818,80 @@ mod tests {
                 Some(&Layer::Site("feeds/_config.yml".into())),
                 "{key}"
             );
+        }
+    }
+
+    #[test]
+    fn purge_endpoints_name_a_cache_or_a_template_and_refusals_name_the_key() {
+        let config = Layers::from_toml(
+            "[purge]\nendpoints = [\"PURGE http://127.0.0.1:6081\", \"BAN  http://cache:80/\", \
+             \"POST https://api.example/purge?url={url}\", \"PURGE {url} -H Fastly-Key: s3cret -H Authorization: Bearer x y\"]",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        let plain = |mode| PurgeEndpoint {
+            mode,
+            headers: Vec::new(),
+        };
+        assert_eq!(
+            config.purge.endpoints,
+            [
+                plain(PurgeMode::Purge(
+                    Url::parse("http://127.0.0.1:6081/").unwrap()
+                )),
+                plain(PurgeMode::Ban(Url::parse("http://cache/").unwrap())),
+                plain(PurgeMode::Template {
+                    method: "POST".into(),
+                    template: "https://api.example/purge?url={url}".into()
+                }),
+                PurgeEndpoint {
+                    mode: PurgeMode::Template {
+                        method: "PURGE".into(),
+                        template: "{url}".into()
+                    },
+                    headers: vec![
+                        ("Fastly-Key".into(), "s3cret".into()),
+                        ("Authorization".into(), "Bearer x y".into())
+                    ],
+                },
+            ]
+        );
+        assert!(Config::defaults().purge.endpoints.is_empty());
+        // The environment separates endpoints by commas, not by the space inside each.
+        let env_layer = Settings::from_env(env(&[(
+            "TIDINGS_PURGE_ENDPOINTS",
+            "PURGE http://a:6081, BAN http://b:6081",
+        )]))
+        .unwrap();
+        let config = Layers::new().with(Layer::Env, env_layer).resolve().unwrap();
+        assert_eq!(config.purge.endpoints.len(), 2);
+        for (bad, why) in [
+            ("http://cache:6081", "expected"),
+            ("purge http://cache:6081", "capitals"),
+            ("POST https://api.example/purge", "needs {url} or {path}"),
+            ("PURGE http://cache:6081/varnish", "no path"),
+            ("BAN ftp://cache", "http"),
+            ("GET ftp://x/{path}", "http"),
+            ("PURGE not a url", "not one URL"),
+            ("PURGE notaurl", "relative URL"),
+            ("PURGE {url} -H Key s3cret", "`-H Name: value`"),
+            ("PURGE {url} -H K y: s3cret", "not a header name"),
+        ] {
+            match Layers::from_toml(&format!("[purge]\nendpoints = [\"{bad}\"]"))
+                .unwrap()
+                .resolve()
+            {
+                Err(e @ ConfigError::Invalid { setting, .. }) => {
+                    assert_eq!(setting.key, "purge.endpoints");
+                    assert!(e.to_string().contains(why), "{bad}: {e}");
+                    assert!(
+                        !e.to_string().contains("s3cret"),
+                        "header values stay secret: {e}"
+                    );
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

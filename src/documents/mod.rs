@@ -10,6 +10,7 @@
 //! the three formats cannot disagree about titles, links, dates or archive chains.
 
 mod atom;
+mod changes;
 pub mod encoding;
 mod html;
 mod index;
@@ -28,6 +29,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::config::{Config, ContentMode};
 use crate::feeds::{Feed, Feeds, Page, Scope};
 use crate::posts::{Bodies, Body, Post};
+pub use changes::changed;
 pub use paths::{DocId, Format};
 
 /// The media type of the OPML list.

@@ -40,41 +40,33 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// The URLs of every subscription document whose bytes changed between `old` and `new`, for
 /// the `scopes` a rebuild touched, sorted.
 ///
-/// A subscription document shows the newest `limit` entries and links to the newest archive
-/// page; if neither changed, neither did its bytes (an edit deep in the archives is not news).
+/// These are the feed formats and jekyll-feed's alias among [`documents::changed`]: an edit
+/// deep in the archives is not news, and a feed that is gone has nothing to push (its
+/// documents answer 404).
 pub fn changed_topics(old: &Feeds, new: &Feeds, scopes: &[Scope], config: &Config) -> Vec<String> {
-    let limit = config.feeds.limit;
-    let mut topics = BTreeSet::new();
-    for scope in scopes {
-        let Some(feed) = new.get(scope) else {
-            // A feed that is gone has nothing to push; its documents answer 404.
-            continue;
-        };
-        if let Some(before) = old.get(scope) {
-            let same_entries = match (
-                before.page(Page::Current, limit),
-                feed.page(Page::Current, limit),
-            ) {
-                (Some(a), Some(b)) => {
-                    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(x, y))
-                }
-                _ => false,
-            };
-            if same_entries && before.archive_pages(limit) == feed.archive_pages(limit) {
-                continue;
-            }
-        }
-        let mut ids: Vec<DocId> = Format::ALL
-            .into_iter()
-            .map(|format| DocId::current(scope.clone(), format))
-            .collect();
-        match scope {
-            Scope::Site => ids.push(DocId::JekyllFeed(None)),
-            Scope::Category(name) => ids.push(DocId::JekyllFeed(Some(name.clone()))),
-            Scope::Tag(_) => {}
-        }
-        topics.extend(ids.iter().map(|id| documents::feed_url(config, &id.path())));
-    }
+    topics(
+        &documents::changed(old, new, scopes, config.feeds.limit),
+        new,
+        config,
+    )
+}
+
+/// The WebSub topics among `changed` documents (see [`changed_topics`]), sorted.
+pub fn topics(changed: &BTreeSet<DocId>, new: &Feeds, config: &Config) -> Vec<String> {
+    let topics: BTreeSet<String> = changed
+        .iter()
+        .filter(|id| match id {
+            DocId::Feed {
+                scope,
+                page: Page::Current,
+                format,
+            } => *format != Format::Html && new.get(scope).is_some(),
+            DocId::JekyllFeed(None) => true,
+            DocId::JekyllFeed(Some(name)) => new.categories.contains_key(name),
+            DocId::Feed { .. } | DocId::Opml | DocId::Index => false,
+        })
+        .map(|id| documents::feed_url(config, &id.path()))
+        .collect();
     topics.into_iter().collect()
 }
 

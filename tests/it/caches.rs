@@ -52,20 +52,23 @@ pub(crate) fn world_readable(dir: &Path) {
 }
 
 fn varnish(backend: SocketAddr) -> Front {
-    require("/usr/sbin/varnishd");
-    let dir = tempfile::tempdir().expect("tempdir");
-    world_readable(dir.path());
-    let vcl = dir.path().join("tidings.vcl");
-    std::fs::write(
-        &vcl,
-        format!(
+    varnish_with(
+        free_port(),
+        &format!(
             "vcl 4.1;\nbackend tidings {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n\
              sub vcl_backend_response {{ set beresp.keep = 1m; }}\n",
             backend.port()
         ),
     )
-    .expect("vcl");
-    let port = free_port();
+}
+
+/// Varnish on `127.0.0.1:port` running `vcl`.
+pub(crate) fn varnish_with(port: u16, vcl_text: &str) -> Front {
+    require("/usr/sbin/varnishd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    world_readable(dir.path());
+    let vcl = dir.path().join("tidings.vcl");
+    std::fs::write(&vcl, vcl_text).expect("vcl");
     let child = Command::new("/usr/sbin/varnishd")
         .arg("-F")
         .arg("-n")
@@ -142,8 +145,8 @@ fn answered(served: &Served, status: u16) -> u64 {
         .sum()
 }
 
-const READER: (&str, &str) = ("Accept", "application/atom+xml, */*;q=0.1");
-const BROWSER: (&str, &str) = (
+pub(crate) const READER: (&str, &str) = ("Accept", "application/atom+xml, */*;q=0.1");
+pub(crate) const BROWSER: (&str, &str) = (
     "Accept",
     "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
 );

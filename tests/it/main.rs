@@ -15,6 +15,7 @@ mod live;
 mod loader;
 mod polling;
 mod props;
+mod purge;
 mod reader;
 mod replicas;
 mod support;
