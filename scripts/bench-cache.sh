@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Serving through a shared cache: requests per second for a category feed through Varnish
-# against tidings alone (same run, alternating, medians). (How soon an edit shows through a
-# cache is tested in tests/it/caches.rs: within max-age, plus the cache's grace.)
+# against tidings alone (same run, alternating, medians), and how soon an edit shows through
+# Varnish when tidings purges it (max-age 300, so only the purge can explain it; p50/p95 over
+# the edits, from the write to Varnish serving the new title). That an edit shows within
+# max-age without purging is tested in tests/it/caches.rs, purging in tests/it/purge.rs.
 #
 #   scripts/bench-cache.sh            # the 10k-post corpus
 #   SIZE=100000 RUNS=5 scripts/bench-cache.sh
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SIZE=${SIZE:-10000}
 RUNS=${RUNS:-3}
+EDITS=${EDITS:-20}
 BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
 GEN=${GEN:-$ROOT/../shared/corpus/gen_corpus.py}
 PORT=${PORT:-18090}
@@ -38,14 +41,28 @@ work=$dir
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-TIDINGS_LOG=warn "$BIN" serve --config /dev/null --content "$work" --bind "127.0.0.1:$PORT" \
-  --base-url "http://127.0.0.1:$PORT/" >/dev/null 2>>"$BENCH_DIR/cache-tidings.log" &
+# The corpus is shared: edits go to a private copy of the one post edited (see below), so
+# tidings is pointed at a hard-linked tree. Its base URL is the cache's address, as in
+# production (readers reach it through the cache): purges name that host, which is part of
+# Varnish's cache key.
+work="$BENCH_DIR/cache-corpus"
+rm -rf "$work" && cp -al "$dir" "$work"
+TIDINGS_LOG=warn TIDINGS_MAX_AGE=300 TIDINGS_PURGE_ENDPOINTS="PURGE http://127.0.0.1:$VARNISH_PORT" \
+  "$BIN" serve --config /dev/null --content "$work" --bind "127.0.0.1:$PORT" \
+  --base-url "http://127.0.0.1:$VARNISH_PORT/" >/dev/null 2>>"$BENCH_DIR/cache-tidings.log" &
 TPID=$!
 vdir="$BENCH_DIR/varnish"
 rm -rf "$vdir" && mkdir -p "$vdir" && chmod 777 "$vdir"
 cat >"$vdir/tidings.vcl" <<VCL
 vcl 4.1;
 backend tidings { .host = "127.0.0.1"; .port = "$PORT"; }
+acl purgers { "127.0.0.1"; "::1"; }
+sub vcl_recv {
+  if (req.method == "PURGE") {
+    if (client.ip !~ purgers) { return (synth(405, "Not allowed")); }
+    return (purge);
+  }
+}
 sub vcl_backend_response { set beresp.keep = 1m; }
 VCL
 /usr/sbin/varnishd -F -n "$vdir/work" -a "127.0.0.1:$VARNISH_PORT" -f "$vdir/tidings.vcl" \
@@ -65,3 +82,39 @@ done
 t=$(median <"$BENCH_DIR/cache-t"); v=$(median <"$BENCH_DIR/cache-v")
 echo "== $SIZE posts, $DOC gzip, wrk -t2 -c64 -d10s, median of $RUNS, alternating"
 printf 'tidings alone      %10.0f req/s\nthrough Varnish    %10.0f req/s  (%.2fx)\n' "$t" "$v" "$(echo "$v / $t" | bc -l)"
+
+# Purge: edit the newest post of the category (a private copy of its hard link first, so the
+# shared corpus is never written), and time until Varnish serves the new title.
+read -r p50 p95 < <(python3 - "$work" "$EDITS" "$PORT" "$VARNISH_PORT" "$DOC" <<'PY'
+import os, re, shutil, sys, time, urllib.request
+content, edits, port, vport, doc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+feed = urllib.request.urlopen(f"http://127.0.0.1:{port}{doc}").read().decode()
+first_id = re.search(r"<entry><title>.*?</title><id>tag:[^:]+:([^<]+)</id>", feed).group(1)
+path = os.path.join(content, urllib.request.unquote(first_id))
+shutil.copyfile(path, path + ".copy"); os.replace(path + ".copy", path)
+original = open(path, encoding="utf-8").read()
+through = f"http://127.0.0.1:{vport}{doc}"
+samples = []
+try:
+    for i in range(edits):
+        urllib.request.urlopen(through).read()  # cached in Varnish before the edit
+        marker = f"purge-edit-{os.getpid()}-{i}"
+        text = re.sub(r"^title:.*$", f"title: \"{marker}\"", original, count=1, flags=re.M)
+        t0 = time.perf_counter()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        while marker not in urllib.request.urlopen(through).read().decode():
+            if time.perf_counter() - t0 > 15:
+                raise SystemExit("edit not visible through Varnish after 15 s")
+        samples.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.3)
+finally:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(original)
+samples.sort()
+p = lambda q: samples[min(len(samples) - 1, int(round(q * (len(samples) - 1))))]
+print(f"{p(0.5):.1f} {p(0.95):.1f}")
+PY
+)
+echo "== an edit through Varnish with purge (max-age 300), $EDITS edits, ms from the write"
+printf 'visible through Varnish   p50 %7s   p95 %7s\n' "$p50" "$p95"
