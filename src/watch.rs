@@ -14,6 +14,7 @@
 //! them ends as events on the post's own path or on its folder, and both paths lead to the
 //! files on disk.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};
@@ -21,9 +22,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use notify::Event;
 use notify::RecursiveMode;
-use notify::event::{AccessKind, AccessMode, EventKind};
-use notify_debouncer_full::{DebounceEventResult, DebouncedEvent};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 
 use crate::config::{Config, WatchMode};
 use crate::documents;
@@ -60,7 +61,7 @@ pub enum WatchError {
 }
 
 enum Msg {
-    Events(DebounceEventResult),
+    Event(notify::Result<Event>),
     /// Someone asked for a full rescan (SIGHUP).
     Rescan,
     Stop,
@@ -158,37 +159,72 @@ impl Drop for Watcher {
     }
 }
 
-fn start_debouncer(
-    root: &Path,
-    config: &Config,
-    tx: mpsc::Sender<Msg>,
-) -> Result<Box<dyn Send>, WatchError> {
-    let timeout = Duration::from_millis(config.server.debounce_ms.max(1));
-    let handler = move |result: DebounceEventResult| {
-        let _ = tx.send(Msg::Events(result));
-    };
+/// The operating system's watcher on `root`, sending each event as it comes: the rebuild
+/// loop decides itself when a change is complete (see [`Pending`]).
+fn start_watcher(root: &Path, tx: mpsc::Sender<Msg>) -> Result<Box<dyn Send>, WatchError> {
+    use notify::Watcher as _;
     let err = |source| WatchError::Notify {
         path: root.to_owned(),
         source,
     };
-    // No file-id cache: it would stat every file under the root before the first event, and
-    // the catalog does not need rename pairs stitched together (it re-reads both paths).
-    let mut debouncer = notify_debouncer_full::new_debouncer_opt::<
-        _,
-        notify::RecommendedWatcher,
-        notify_debouncer_full::NoCache,
-    >(
-        timeout,
-        None,
-        handler,
-        notify_debouncer_full::NoCache,
-        notify::Config::default(),
-    )
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<Event>| {
+        let _ = tx.send(Msg::Event(result));
+    })
     .map_err(err)?;
-    debouncer
-        .watch(root, RecursiveMode::Recursive)
-        .map_err(err)?;
-    Ok(Box::new(debouncer))
+    watcher.watch(root, RecursiveMode::Recursive).map_err(err)?;
+    Ok(Box::new(watcher))
+}
+
+/// Events received and not applied yet.
+///
+/// A debounce window is not free latency: most changes are one file written and closed, or
+/// renamed into place whole, and are applied the moment that event arrives. Only a batch with
+/// a path whose writer may not be done — created or written to but not yet closed, renamed
+/// away or deleted (an editor's save that moves the old file aside first must not publish the
+/// post as deleted) — or a burst (events while the previous batch was applied moments ago, as
+/// in a `git checkout`), or a folder change, waits until events stop for `debounce_ms`.
+#[derive(Debug, Default)]
+struct Pending {
+    work: Work,
+    /// Paths whose latest event leaves them possibly incomplete.
+    unsettled: HashSet<String>,
+    /// Something only a quiet moment settles (a folder event, an overflow).
+    wait_for_quiet: bool,
+    /// When the batch's first event arrived (and, on the wall clock, when it was taken).
+    first: Option<(Instant, DateTime<Utc>)>,
+    /// When the latest event arrived.
+    last: Option<Instant>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// Notes that an event arrived now.
+    fn arrived(&mut self, now: Instant) {
+        if self.first.is_none() {
+            self.first = Some((now, Utc::now()));
+        }
+        self.last = Some(now);
+    }
+
+    /// Whether to apply the batch now: everything in it is complete and it is not part of a
+    /// burst, or events have stopped for `quiet`. `applied` is when the previous batch was.
+    fn ready(&self, now: Instant, quiet: Duration, applied: Option<Instant>) -> bool {
+        let (Some((first, _)), Some(last)) = (self.first, self.last) else {
+            return false;
+        };
+        let burst = applied.is_some_and(|a| first.saturating_duration_since(a) < quiet);
+        now.saturating_duration_since(last) >= quiet
+            || (self.unsettled.is_empty() && !self.wait_for_quiet && !burst)
+    }
+
+    /// How long until the batch is ready by quiet alone.
+    fn wait(&self, now: Instant, quiet: Duration) -> Option<Duration> {
+        self.last
+            .map(|last| (last + quiet).saturating_duration_since(now))
+    }
 }
 
 /// What a batch of events asks for.
@@ -340,9 +376,12 @@ fn rebuild_loop(
         rebuild(&mut catalog, &mut catch_up, Instant::now(), sink);
         sink.observed(looked);
     }
-    // How long a change may take to reach the rebuild thread as an event: the debounce
-    // window, once more for a path that kept changing, and some scheduling slack.
-    let event_delay = Duration::from_millis(config.server.debounce_ms * 2 + 250);
+    // How long a change may take to reach the rebuild thread as an event: scheduling slack
+    // (events are taken as they come; a batch waiting to settle holds the horizon itself).
+    let event_delay = Duration::from_millis(250);
+    let quiet = Duration::from_millis(config.server.debounce_ms.max(1));
+    let mut pending = Pending::default();
+    let mut applied: Option<Instant> = None;
 
     // Polling rescans on a timer instead of listening for events. It is the catalog's own
     // rescan rather than notify's poll watcher, which compares modification times in whole
@@ -368,6 +407,9 @@ fn rebuild_loop(
             // look now and then, at the cost of a stat.
             wait = wait.min(ROOT_CHECK);
         }
+        if let Some(settle) = pending.wait(Instant::now(), quiet) {
+            wait = wait.min(settle);
+        }
         let first = match rx.recv_timeout(wait) {
             Ok(msg) => Some(msg),
             Err(RecvTimeoutError::Timeout) => None,
@@ -389,16 +431,15 @@ fn rebuild_loop(
             match msg {
                 Msg::Stop => return,
                 Msg::Rescan => work.rescan = true,
-                Msg::Events(Ok(events)) => {
+                Msg::Event(Ok(event)) => {
                     // Late events from a watcher that is gone have nothing to re-read.
                     if let Some(root) = watched.root() {
-                        classify(root, &events, &catalog, &mut work);
+                        pending.arrived(noticed);
+                        classify(root, &event, &catalog, &mut pending);
                     }
                 }
-                Msg::Events(Err(errors)) => {
-                    for e in errors {
-                        tracing::warn!("watcher error, rescanning: {e}");
-                    }
+                Msg::Event(Err(e)) => {
+                    tracing::warn!("watcher error, rescanning: {e}");
                     work.rescan = true;
                 }
             }
@@ -431,14 +472,30 @@ fn rebuild_loop(
         let due = catalog
             .next_publication()
             .is_some_and(|at| at <= Utc::now());
-        // What this wake-up has certainly seen: with events, every change old enough to
-        // have arrived as one; on a timer, only what a rescan walked.
+        // Events wait until their batch is complete; anything else that asks for a rebuild
+        // takes the waiting events along.
+        let urgent = work.rescan || due;
+        let take = !pending.is_empty() && (urgent || pending.ready(Instant::now(), quiet, applied));
+        if take {
+            let batch = std::mem::take(&mut pending);
+            work.rescan |= batch.work.rescan;
+            work.paths.extend(batch.work.paths);
+        }
+        // What this wake-up has certainly seen: with events, every change old enough to have
+        // arrived as one, but nothing since the first of a batch still waiting; on a timer,
+        // only what a rescan walked.
         let seen = match &watched {
-            Watched::Native { .. } => Some(looked - event_delay),
+            Watched::Native { .. } => Some(match pending.first {
+                Some((_, at)) => at.min(looked) - event_delay,
+                None => looked - event_delay,
+            }),
             _ => work.rescan.then_some(looked),
         };
         if work.rescan || !work.paths.is_empty() || due {
             rebuild(&mut catalog, &mut work, noticed, sink);
+            if take {
+                applied = Some(Instant::now());
+            }
         }
         if let Some(seen) = seen {
             sink.observed(seen);
@@ -478,7 +535,7 @@ impl Watched {
         if config.server.watch == WatchMode::Poll {
             return Watched::Timer { root, id };
         }
-        match start_debouncer(&root, config, events.clone()) {
+        match start_watcher(&root, events.clone()) {
             Ok(debouncer) => Watched::Native {
                 root,
                 id,
@@ -568,24 +625,40 @@ fn log_rebuild(delta: &Delta, rescan: bool, took: Duration, errors: usize) {
     );
 }
 
-/// Decides what to re-read for a batch of debounced events.
-fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mut Work) {
-    for event in events {
-        if event.need_rescan() {
-            work.rescan = true;
-        }
-        // Reading is not changing. Every open — the rebuild's own walks and reads included —
-        // is reported; taking those as changes would rescan forever. Only a close after
-        // writing may mean new bytes.
-        if matches!(event.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) {
-            continue;
-        }
-        for path in &event.paths {
+/// Whether the `index`th path of an event is, after it, a whole file: one a writer closed,
+/// or one renamed into place. A file created, written to and not closed yet, renamed away or
+/// deleted may be in the middle of a save.
+fn settles(kind: EventKind, index: usize) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => true,
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => index == 1,
+        EventKind::Modify(ModifyKind::Metadata(_)) => true,
+        _ => false,
+    }
+}
+
+/// Adds what one event asks to re-read to `pending`.
+fn classify(root: &Path, event: &Event, catalog: &Catalog, pending: &mut Pending) {
+    let work = &mut pending.work;
+    if event.need_rescan() {
+        work.rescan = true;
+        pending.wait_for_quiet = true;
+    }
+    // Reading is not changing. Every open — the rebuild's own walks and reads included — is
+    // reported; taking those as changes would rescan forever. Only a close after writing may
+    // mean new bytes.
+    if matches!(event.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) {
+        return;
+    }
+    {
+        for (index, path) in event.paths.iter().enumerate() {
             let Ok(rel) = path.strip_prefix(root) else {
                 continue;
             };
             if rel.as_os_str().is_empty() {
                 work.rescan = true;
+                pending.wait_for_quiet = true;
                 continue;
             }
             // Nothing hidden (`.git`, editor swap files) can ever matter.
@@ -599,12 +672,19 @@ fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mu
             // A name that is not UTF-8 has no exact `relative` to re-read; the walk reports it.
             if rel.to_str().is_none() {
                 work.rescan = true;
+                pending.wait_for_quiet = true;
                 continue;
             }
             if path.is_dir() || catalog.has_files_under(&relative) {
                 // A folder appeared, moved or vanished: what is inside it is unknown.
                 work.rescan = true;
+                pending.wait_for_quiet = true;
             } else if files::is_candidate(rel) {
+                if settles(event.kind, index) {
+                    pending.unsettled.remove(&relative);
+                } else {
+                    pending.unsettled.insert(relative.clone());
+                }
                 work.paths.push(relative);
             }
         }
@@ -613,17 +693,21 @@ fn classify(root: &Path, events: &[DebouncedEvent], catalog: &Catalog, work: &mu
 
 #[cfg(test)]
 mod tests {
-    use notify::Event;
-    use notify::event::{CreateKind, DataChange, ModifyKind};
+    use notify::event::{CreateKind, DataChange, RemoveKind};
 
     use super::*;
 
-    fn event(kind: EventKind, path: PathBuf) -> DebouncedEvent {
-        DebouncedEvent::new(Event::new(kind).add_path(path), Instant::now())
+    fn event(kind: EventKind, path: PathBuf) -> Event {
+        Event::new(kind).add_path(path)
     }
 
-    #[test]
-    fn reading_the_content_is_not_a_change() {
+    fn classify_all(root: &Path, events: &[Event], catalog: &Catalog, pending: &mut Pending) {
+        for e in events {
+            classify(root, e, catalog, pending);
+        }
+    }
+
+    fn catalog_with_a_post() -> (tempfile::TempDir, PathBuf, Catalog) {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
         std::fs::write(
@@ -638,6 +722,12 @@ mod tests {
             .expect("config");
         config.content_dir = root.clone();
         let catalog = Catalog::load(Arc::new(config), Utc::now());
+        (dir, root, catalog)
+    }
+
+    #[test]
+    fn reading_the_content_is_not_a_change() {
+        let (_dir, root, catalog) = catalog_with_a_post();
         let file = root.join("sub/a.md");
 
         // What walking and reading the content directory sends.
@@ -652,33 +742,99 @@ mod tests {
             ),
             event(EventKind::Access(AccessKind::Read), file.clone()),
         ];
-        let mut work = Work::default();
-        classify(&root, &reads, &catalog, &mut work);
-        assert_eq!(work, Work::default());
+        let mut pending = Pending::default();
+        classify_all(&root, &reads, &catalog, &mut pending);
+        assert_eq!(pending.work, Work::default());
 
         // Writes are changes.
         let writes = [
             event(
-                EventKind::Access(AccessKind::Close(AccessMode::Write)),
-                file.clone(),
-            ),
-            event(
                 EventKind::Modify(ModifyKind::Data(DataChange::Any)),
                 file.clone(),
             ),
+            event(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                file.clone(),
+            ),
         ];
-        classify(&root, &writes, &catalog, &mut work);
-        assert_eq!(work.paths, ["sub/a.md", "sub/a.md"]);
-        assert!(!work.rescan);
+        classify_all(&root, &writes, &catalog, &mut pending);
+        assert_eq!(pending.work.paths, ["sub/a.md", "sub/a.md"]);
+        assert!(!pending.work.rescan);
         classify(
             &root,
-            &[event(
-                EventKind::Create(CreateKind::Folder),
-                root.join("sub"),
-            )],
+            &event(EventKind::Create(CreateKind::Folder), root.join("sub")),
             &catalog,
-            &mut work,
+            &mut pending,
         );
-        assert!(work.rescan);
+        assert!(pending.work.rescan);
+    }
+
+    /// A file written and closed, or renamed into place, is applied as soon as its event
+    /// arrives; one still being written, or moved aside or deleted (as editors do on the way
+    /// to saving), waits for the events to stop, as does a burst right after a rebuild.
+    #[test]
+    fn a_whole_file_is_applied_at_once_and_a_save_in_progress_waits() {
+        let (_dir, root, catalog) = catalog_with_a_post();
+        let file = root.join("sub/a.md");
+        let quiet = Duration::from_millis(50);
+        let t0 = Instant::now();
+        let batch = |events: &[Event]| {
+            let mut pending = Pending::default();
+            pending.arrived(t0);
+            classify_all(&root, events, &catalog, &mut pending);
+            pending
+        };
+        let closed = event(
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            file.clone(),
+        );
+        let written = event(
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            file.clone(),
+        );
+        let moved_in = event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            file.clone(),
+        );
+        let moved_aside = event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            file.clone(),
+        );
+        let deleted = event(EventKind::Remove(RemoveKind::File), file.clone());
+
+        for whole in [
+            vec![written.clone(), closed.clone()],
+            vec![moved_in.clone()],
+        ] {
+            assert!(batch(&whole).ready(t0, quiet, None), "{whole:?}");
+        }
+        for partial in [
+            vec![written.clone()],
+            vec![closed.clone(), written.clone()],
+            vec![moved_aside.clone()],
+            vec![deleted.clone()],
+        ] {
+            let pending = batch(&partial);
+            assert!(!pending.ready(t0, quiet, None), "{partial:?}");
+            assert!(
+                pending.ready(t0 + quiet, quiet, None),
+                "{partial:?} once quiet"
+            );
+        }
+        // Moved aside, then the new version written and closed: whole again.
+        assert!(batch(&[moved_aside, written, closed.clone()]).ready(t0, quiet, None));
+        // The same whole file right after a rebuild is part of a burst: it waits.
+        let burst = batch(std::slice::from_ref(&closed));
+        assert!(!burst.ready(t0, quiet, Some(t0)));
+        assert!(burst.ready(t0 + quiet, quiet, Some(t0)));
+        // A folder event waits for quiet too.
+        let mut folder = batch(&[closed]);
+        classify(
+            &root,
+            &event(EventKind::Create(CreateKind::Folder), root.join("sub")),
+            &catalog,
+            &mut folder,
+        );
+        assert!(!folder.ready(t0, quiet, None));
     }
 }

@@ -457,7 +457,9 @@ pub struct ServerConfig {
     pub watch: WatchMode,
     /// Poll interval for [`WatchMode::Poll`], milliseconds.
     pub poll_interval_ms: u64,
-    /// Debounce window for change events, milliseconds.
+    /// How long events must stop before an incomplete batch of them (a save in progress, a
+    /// deletion, a folder change, a burst) is applied, milliseconds; whole files are applied
+    /// at once.
     pub debounce_ms: u64,
     /// Open connections served at once; a few more are answered 503 and closed, and beyond
     /// those, connections wait in the listen backlog.

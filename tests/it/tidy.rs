@@ -73,7 +73,6 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("httpdate", &["src/http/"]),
     ("tokio", &["src/http/"]),
     ("notify", &["src/watch.rs"]),
-    ("notify_debouncer_full", &["src/watch.rs"]),
     ("walkdir", &["src/files.rs"]),
     ("libc", &["src/files.rs", "src/service.rs"]),
     ("signal_hook", &["src/service.rs"]),
