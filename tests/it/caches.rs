@@ -83,27 +83,24 @@ pub(crate) fn varnish_with(port: u16, vcl_text: &str) -> Front {
     started(child, port, dir)
 }
 
-fn nginx(backend: SocketAddr) -> Front {
+/// nginx on loopback with what every test's configuration has (a foreground process as
+/// root, pid, logs and temporary files in a folder of its own, no access log), `main` before
+/// the `http` block (modules) and `http` inside it, given the folder and `port`.
+pub(crate) fn nginx_with(port: u16, main: &str, http: impl FnOnce(&str, u16) -> String) -> Front {
     require("/usr/sbin/nginx");
     let dir = tempfile::tempdir().expect("tempdir");
     world_readable(dir.path());
-    let port = free_port();
-    let root = dir.path().display();
+    let work = dir.path().display().to_string();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(
         &conf,
         format!(
-            "daemon off;\nworker_processes 1;\nuser root;\npid {root}/nginx.pid;\n\
-             error_log {root}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n\
-             proxy_temp_path {root}/temp;\nclient_body_temp_path {root}/body;\n\
-             fastcgi_temp_path {root}/fastcgi;\nuwsgi_temp_path {root}/uwsgi;\n\
-             scgi_temp_path {root}/scgi;\n\
-             proxy_cache_path {root}/cache keys_zone=feeds:10m;\n\
-             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
-             proxy_pass http://127.0.0.1:{};\n      proxy_http_version 1.1;\n\
-             proxy_cache feeds;\n      proxy_cache_revalidate on;\n\
-             add_header X-Cache $upstream_cache_status;\n    }}\n  }}\n}}\n",
-            backend.port()
+            "daemon off;\nworker_processes 1;\nuser root;\npid {work}/nginx.pid;\n\
+             error_log {work}/error.log;\n{main}events {{}}\nhttp {{\n  access_log off;\n\
+             proxy_temp_path {work}/temp;\nclient_body_temp_path {work}/body;\n\
+             fastcgi_temp_path {work}/fastcgi;\nuwsgi_temp_path {work}/uwsgi;\n\
+             scgi_temp_path {work}/scgi;\n{}\n}}\n",
+            http(&work, port)
         ),
     )
     .expect("nginx.conf");
@@ -115,6 +112,19 @@ fn nginx(backend: SocketAddr) -> Front {
         .spawn()
         .expect("start nginx");
     started(child, port, dir)
+}
+
+fn nginx(backend: SocketAddr) -> Front {
+    nginx_with(free_port(), "", |work, port| {
+        format!(
+            "proxy_cache_path {work}/cache keys_zone=feeds:10m;\n\
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
+             proxy_pass http://127.0.0.1:{};\n      proxy_http_version 1.1;\n\
+             proxy_cache feeds;\n      proxy_cache_revalidate on;\n\
+             add_header X-Cache $upstream_cache_status;\n    }}\n  }}",
+            backend.port()
+        )
+    })
 }
 
 pub(crate) fn started(child: Child, port: u16, dir: tempfile::TempDir) -> Front {

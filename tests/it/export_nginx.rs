@@ -5,12 +5,10 @@
 //! bytes decompress to the document.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::Duration;
 
-use crate::support::{Response, Served, request, site, wait_for};
+use crate::caches::{Front, free_port, nginx_with};
+use crate::support::{Response, Served, request, site};
 
 const BROTLI_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
 
@@ -46,72 +44,25 @@ fn files() -> Vec<(String, Vec<u8>)> {
     files
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// nginx on loopback serving `root` with the export's own snippets; stopped on drop.
-struct Nginx {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn nginx(root: &Path) -> Nginx {
-    for program in ["/usr/sbin/nginx", BROTLI_MODULE] {
-        assert!(
-            Path::new(program).exists(),
-            "{program} is missing: scripts/test installs nginx-light and \
-             libnginx-mod-http-brotli-static"
-        );
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let work = dir.path().display();
+fn nginx(root: &Path) -> Front {
+    assert!(
+        Path::new(BROTLI_MODULE).exists(),
+        "{BROTLI_MODULE} is missing: scripts/test installs libnginx-mod-http-brotli-static"
+    );
     let root = root.display();
-    let conf = dir.path().join("nginx.conf");
-    // Only what any nginx.conf has (process, log and temporary paths, listen, root); every
-    // header and type comes from the export's snippets.
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off;\nworker_processes 1;\nuser root;\npid {work}/nginx.pid;\n\
-             error_log {work}/error.log;\nload_module {BROTLI_MODULE};\nevents {{}}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {work}/body;\n\
-             proxy_temp_path {work}/proxy;\n  fastcgi_temp_path {work}/fastcgi;\n\
-             uwsgi_temp_path {work}/uwsgi;\n  scgi_temp_path {work}/scgi;\n\
-             server {{\n    listen 127.0.0.1:{port};\n    root {root};\n\
-             include {root}/nginx.conf;\n    include {root}/nginx-brotli.conf;\n  }}\n}}\n"
-        ),
+    // Only what any nginx.conf has (listen, root); every header and type comes from the
+    // export's snippets.
+    nginx_with(
+        free_port(),
+        &format!("load_module {BROTLI_MODULE};\n"),
+        |_, port| {
+            format!(
+                "server {{\n    listen 127.0.0.1:{port};\n    root {root};\n\
+                 include {root}/nginx.conf;\n    include {root}/nginx-brotli.conf;\n  }}"
+            )
+        },
     )
-    .expect("nginx.conf");
-    let child = Command::new("/usr/sbin/nginx")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start nginx");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let front = Nginx {
-        child,
-        addr,
-        _dir: dir,
-    };
-    wait_for("nginx to listen", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(addr).is_ok()
-    });
-    front
 }
 
 /// The export's documents (not their compressed copies, the manifest or the snippets), as

@@ -18,8 +18,8 @@ fn post(title: &str, date: &str, category: &str) -> Vec<u8> {
 /// Puts a file in place with an old modification time, the way `rsync -a` does: written to a
 /// hidden temporary file, its time set, then renamed over the target, so the service never
 /// sees it with any other time.
-fn copy_in_with_old_time(served: &Served, rel: &str, bytes: &[u8]) {
-    let staged = served.path(&format!(".{rel}.tmp"));
+pub(crate) fn copy_in_with_old_time(dir: &std::path::Path, rel: &str, bytes: &[u8]) {
+    let staged = dir.join(format!(".{rel}.tmp"));
     std::fs::write(&staged, bytes).expect("write");
     let file = std::fs::File::options()
         .write(true)
@@ -27,7 +27,7 @@ fn copy_in_with_old_time(served: &Served, rel: &str, bytes: &[u8]) {
         .expect("open");
     file.set_modified(old_time()).expect("set mtime");
     drop(file);
-    std::fs::rename(&staged, served.path(rel)).expect("rename into place");
+    std::fs::rename(&staged, dir.join(rel)).expect("rename into place");
 }
 
 /// `curl -z DATE URL`: a conditional GET by date alone. Returns the status and the body.
@@ -56,7 +56,7 @@ fn next_second(served: &Served) {
     });
 }
 
-fn old_time() -> SystemTime {
+pub(crate) fn old_time() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_640_995_200) // 2022-01-01
 }
 
@@ -88,7 +88,7 @@ fn date_only_clients_see_every_kind_of_change() {
     let before = last_modified(&served, "/feed.atom");
     next_second(&served);
     copy_in_with_old_time(
-        &served,
+        &served.path(""),
         "c.md",
         &post("Charlie", "2022-05-28 08:00:00 +0800", "news"),
     );
@@ -138,7 +138,7 @@ fn date_only_clients_see_every_kind_of_change() {
     let news_before = last_modified(&served, "/category/news.atom");
     next_second(&served);
     copy_in_with_old_time(
-        &served,
+        &served.path(""),
         "a.md",
         &post("Alpha", "2022-05-26 08:00:00 +0800", "sport"),
     );

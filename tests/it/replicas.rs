@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use crate::caches::{Front, free_port, require, started, world_readable};
+use crate::caches::{Front, free_port, nginx_with};
+use crate::polling::{copy_in_with_old_time, old_time};
 use crate::support::{Response, request, wait_for};
 
 fn post(title: &str, date: &str, category: &str) -> Vec<u8> {
@@ -81,39 +82,19 @@ impl Drop for Replica {
 
 /// nginx on loopback, round-robin over the replicas, caching nothing.
 fn round_robin(port: u16, replicas: &[&Replica]) -> Front {
-    require("/usr/sbin/nginx");
-    let dir = tempfile::tempdir().expect("tempdir");
-    world_readable(dir.path());
-    let root = dir.path().display();
     let servers: String = replicas
         .iter()
         .map(|r| format!("    server {} max_fails=0;\n", r.addr))
         .collect();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(
-        &conf,
+    nginx_with(port, "", |_, port| {
         format!(
-            "daemon off;\nworker_processes 1;\nuser root;\npid {root}/nginx.pid;\n\
-             error_log {root}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n\
-             proxy_temp_path {root}/temp;\nclient_body_temp_path {root}/body;\n\
-             fastcgi_temp_path {root}/fastcgi;\nuwsgi_temp_path {root}/uwsgi;\n\
-             scgi_temp_path {root}/scgi;\n\
-             upstream tidings {{\n{servers}  }}\n\
+            "upstream tidings {{\n{servers}  }}\n\
              server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
              proxy_pass http://tidings;\n      proxy_http_version 1.1;\n\
              proxy_next_upstream error timeout http_503;\n\
-             add_header X-Replica $upstream_addr;\n    }}\n  }}\n}}\n"
-        ),
-    )
-    .expect("nginx.conf");
-    let child = Command::new("/usr/sbin/nginx")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nginx");
-    started(child, port, dir)
+             add_header X-Replica $upstream_addr;\n    }}\n  }}"
+        )
+    })
 }
 
 /// Documents of every kind: discovery, the site and a category and a tag in each format, an
@@ -243,23 +224,6 @@ impl DateOnly {
             }
         }
     }
-}
-
-fn old_time() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_640_995_200) // 2022-01-01
-}
-
-/// Puts a file in place the way `rsync -a` does: a temporary file, its old time set, renamed.
-fn copy_in_with_old_time(dir: &Path, rel: &str, bytes: &[u8]) {
-    let staged = dir.join(format!(".{rel}.tmp"));
-    std::fs::write(&staged, bytes).expect("write");
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&staged)
-        .expect("open");
-    file.set_modified(old_time()).expect("set mtime");
-    drop(file);
-    std::fs::rename(&staged, dir.join(rel)).expect("rename into place");
 }
 
 fn all(replicas: &[Replica]) -> Vec<&Replica> {
