@@ -246,14 +246,17 @@ pub fn discover(root: &Path) -> Walk {
             direct.push(file);
         }
     }
-    let mut seen: HashSet<PathBuf> = direct.iter().map(|f| f.path.clone()).collect();
-    linked.sort_by(|a, b| a.1.relative.cmp(&b.1.relative));
-    for (target, file) in linked {
-        if seen.insert(target) {
-            direct.push(file);
+    if !linked.is_empty() {
+        // Most sites link nothing: the set of every direct path is built only when needed.
+        let mut seen: HashSet<PathBuf> = direct.iter().map(|f| f.path.clone()).collect();
+        linked.sort_by(|a, b| a.1.relative.cmp(&b.1.relative));
+        for (target, file) in linked {
+            if seen.insert(target) {
+                direct.push(file);
+            }
         }
     }
-    direct.sort_by(|a, b| a.relative.cmp(&b.relative));
+    direct.sort_unstable_by(|a, b| a.relative.cmp(&b.relative));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Walk {
         found: direct,

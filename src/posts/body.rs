@@ -117,10 +117,12 @@ fn polite_images(html: &str) -> String {
 }
 
 /// The address of the body's first image, as written: an HTML `<img src>` or a Markdown
-/// `![alt](url)`, whichever comes first. One linear scan of the source, so a post's lead
-/// image is known at load without rendering it.
+/// `![alt](url)`, whichever comes first. Runs at load for every post, so it is SIMD
+/// substring searches (`memmem`) and no rendering.
 pub fn first_image(body: &str) -> Option<&str> {
-    let html = body.find("<img").and_then(|at| {
+    let bytes = body.as_bytes();
+    let html_at = memchr::memmem::find(bytes, b"<img");
+    let html = html_at.and_then(|at| {
         let tag = &body[at..];
         let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
         let src = tag.find("src=")? + 4;
@@ -129,20 +131,22 @@ pub fn first_image(body: &str) -> Option<&str> {
             q @ ('"' | '\'') => rest[1..].split(q).next()?,
             _ => rest.split(|c: char| c.is_whitespace() || c == '>').next()?,
         };
-        Some((at, value))
+        Some(value)
     });
-    let markdown = body.find("![").and_then(|at| {
+    // A Markdown image after a usable `<img>` cannot come first: only the text before it is
+    // searched then.
+    let scope = match (html, html_at) {
+        (Some(_), Some(at)) => &bytes[..at],
+        _ => bytes,
+    };
+    let markdown = memchr::memmem::find(scope, b"![").and_then(|at| {
         let rest = &body[at..];
         let open = rest.find("](")? + 2;
         let target = &rest[open..];
         let end = target.find([')', ' ', '\n'])?;
-        Some((at, &target[..end]))
+        Some(&target[..end])
     });
-    let first = match (html, markdown) {
-        (Some(h), Some(m)) => Some(if h.0 <= m.0 { h.1 } else { m.1 }),
-        (h, m) => h.or(m).map(|(_, v)| v),
-    };
-    first.map(str::trim).filter(|v| !v.is_empty())
+    markdown.or(html).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// How deeply HTML may nest before a body is shown as plain text (see [`Renderer::render`]).
@@ -316,6 +320,8 @@ mod image_tests {
         );
         assert_eq!(first_image("<img src=a.gif width=3>"), Some("a.gif"));
         assert_eq!(first_image("<img alt=none>"), None);
+        assert_eq!(first_image("<img alt=none> ![b](b.png)"), Some("b.png"));
+        assert_eq!(first_image("![a](a.png) <img alt=none>"), Some("a.png"));
         assert_eq!(first_image("no images"), None);
     }
 
