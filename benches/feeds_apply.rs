@@ -67,7 +67,7 @@ impl Site {
             None => self.texts[i].clone(),
         };
         match posts::load_post(&Source::new(&self.paths[i], text.as_bytes()), &self.config) {
-            Ok(Loaded::Post(p)) => Arc::from(p),
+            Ok(Loaded::Post(p)) => p,
             other => panic!("post {i} does not load: {other:?}"),
         }
     }

@@ -421,8 +421,8 @@ pub fn check(config: &Config, out: &mut impl Write) -> Result<ExitCode, CliError
     let mut categories = std::collections::BTreeSet::new();
     let mut tags = std::collections::BTreeSet::new();
     for post in &posts {
-        categories.extend(post.categories.iter().map(String::as_str));
-        tags.extend(post.tags.iter().map(String::as_str));
+        categories.extend(post.categories.iter().map(|n| &**n));
+        tags.extend(post.tags.iter().map(|n| &**n));
     }
     if !errors.is_empty() {
         writeln!(

@@ -269,11 +269,20 @@ fn file_under(
     scope: fn(String) -> Scope,
     post: &Arc<Post>,
 ) {
-    let feed = map.entry(name.to_owned()).or_insert_with(|| Feed {
-        scope: scope(name.to_owned()),
-        posts: imbl::Vector::new(),
-    });
-    feed.posts.push_back(Arc::clone(post));
+    // Looked up before inserting: an entry() would allocate the key for every post.
+    if let Some(feed) = map.get_mut(name) {
+        feed.posts.push_back(Arc::clone(post));
+        return;
+    }
+    let mut posts = imbl::Vector::new();
+    posts.push_back(Arc::clone(post));
+    map.insert(
+        name.to_owned(),
+        Feed {
+            scope: scope(name.to_owned()),
+            posts,
+        },
+    );
 }
 
 /// What one change does to one feed.
@@ -286,8 +295,12 @@ struct Edit<'a> {
 /// Every scope a post belongs to.
 pub fn scopes_of(post: &Post) -> impl Iterator<Item = Scope> + '_ {
     std::iter::once(Scope::Site)
-        .chain(post.categories.iter().map(|c| Scope::Category(c.clone())))
-        .chain(post.tags.iter().map(|t| Scope::Tag(t.clone())))
+        .chain(
+            post.categories
+                .iter()
+                .map(|c| Scope::Category(c.to_string())),
+        )
+        .chain(post.tags.iter().map(|t| Scope::Tag(t.to_string())))
 }
 
 #[cfg(test)]
@@ -302,7 +315,7 @@ mod tests {
         );
         let path = format!("p{i}.md");
         match load_post(&Source::new(&path, text.as_bytes()), &Config::defaults()) {
-            Ok(Loaded::Post(p)) => Arc::from(p),
+            Ok(Loaded::Post(p)) => p,
             other => panic!("{other:?}"),
         }
     }

@@ -122,13 +122,13 @@ fn entry(view: &PageView<'_>, post: &Post, body: &Body, full: bool) -> Entry {
         id: post.id.clone(),
         updated: post.last_change(),
         published: Some(post.date),
-        authors: post.author.iter().map(person).collect(),
+        authors: post.author.as_deref().map(person).into_iter().collect(),
         categories: post
             .categories
             .iter()
             .chain(&post.tags)
             .map(|name| Category {
-                term: name.clone(),
+                term: name.to_string(),
                 scheme: None,
                 label: None,
             })

@@ -150,7 +150,7 @@ mod tests {
             &Source::new(&format!("p{i}.md"), text.as_bytes()),
             &Config::defaults(),
         ) {
-            Ok(Loaded::Post(p)) => Arc::from(p),
+            Ok(Loaded::Post(p)) => p,
             other => panic!("{other:?}"),
         }
     }

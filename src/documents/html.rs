@@ -113,11 +113,11 @@ fn entry(view: &PageView<'_>, post: &Post, body: &Body) -> Markup {
     let names: Vec<(String, String)> = post
         .categories
         .iter()
-        .map(|c| (c.clone(), Scope::Category(c.clone())))
+        .map(|c| (c.to_string(), Scope::Category(c.to_string())))
         .chain(
             post.tags
                 .iter()
-                .map(|t| (format!("#{t}"), Scope::Tag(t.clone()))),
+                .map(|t| (format!("#{t}"), Scope::Tag(t.to_string()))),
         )
         .map(|(label, scope)| {
             let url = feed_url(view.config, &DocId::current(scope, Format::Html).path());

@@ -121,12 +121,12 @@ fn item<'a>(view: &'a PageView<'_>, post: &'a Post, body: &Body, full: bool) -> 
         banner_image: post.image.as_ref().map(|u| u.as_str()),
         date_published: post.date.to_rfc3339(),
         date_modified: post.last_change().to_rfc3339(),
-        authors: post.author.iter().map(author).collect(),
+        authors: post.author.as_deref().map(author).into_iter().collect(),
         tags: post
             .categories
             .iter()
             .chain(&post.tags)
-            .map(String::as_str)
+            .map(|n| &**n)
             .collect(),
         language: view.lang_of(post),
     }

@@ -76,7 +76,7 @@ fn item(post: &Post, body: &Body, full: bool) -> Item {
             .iter()
             .chain(&post.tags)
             .map(|name| Category {
-                name: name.clone(),
+                name: name.to_string(),
                 domain: None,
             })
             .collect(),

@@ -16,7 +16,7 @@ use super::{FileRead, LoadError, read_all};
 use crate::config::Config;
 use crate::feeds::{Change, Feeds, Scope};
 use crate::files::{self, Stamp, WalkError};
-use crate::posts::{Loaded, Post};
+use crate::posts::{self, Loaded, Post};
 
 /// What the catalog knows about one file.
 #[derive(Debug)]
@@ -28,8 +28,8 @@ struct FileEntry {
     /// The last version that loaded. Kept while the file is broken, so a bad edit never
     /// takes a post out of the feeds.
     post: Option<Arc<Post>>,
-    /// Why the current bytes do not load, if they don't.
-    error: Option<LoadError>,
+    /// Why the current bytes do not load, if they don't (boxed: rare, and large).
+    error: Option<Box<LoadError>>,
     /// The current bytes are not a post (no front matter) or an unpublished one.
     skipped: bool,
 }
@@ -76,6 +76,8 @@ pub struct Catalog {
     config: Arc<Config>,
     root: PathBuf,
     pool: rayon::ThreadPool,
+    /// Category and tag names, shared by the posts that use them.
+    names: posts::Names,
     /// Ordered, so "is anything under this folder" is a range lookup.
     files: BTreeMap<String, FileEntry>,
     /// The visibility cutoff the current feeds were grouped with.
@@ -108,6 +110,7 @@ impl Catalog {
             config,
             root,
             pool: super::pool(),
+            names: posts::Names::default(),
             files: BTreeMap::new(),
             now,
             errors: BTreeMap::new(),
@@ -180,7 +183,7 @@ impl Catalog {
             .files
             .entry(e.path.clone())
             .or_insert_with(|| FileEntry::unread([0; 32]));
-        entry.error = Some(e.clone());
+        entry.error = Some(Box::new(e.clone()));
         self.errors.insert(e.path.clone(), e);
     }
 
@@ -276,7 +279,7 @@ impl Catalog {
             .iter()
             .cloned()
             .partition(|p| files::is_inside(&root, p));
-        let mut reads = read_all(&self.pool, &self.root, &inside, &self.config);
+        let mut reads = read_all(&self.pool, &self.root, &inside, &self.config, &self.names);
         reads.extend(outside.into_iter().map(|p| (p, FileRead::Gone)));
         let (changes, mut delta) = self.apply_reads(reads);
         self.publish(changes, now, &mut delta);
@@ -326,7 +329,7 @@ impl Catalog {
     /// Reads `paths` in parallel and records what each file now holds, returning the changes
     /// to loaded posts.
     fn read_and_apply(&mut self, paths: &[String]) -> (Vec<Change>, Delta) {
-        let reads = read_all(&self.pool, &self.root, paths, &self.config);
+        let reads = read_all(&self.pool, &self.root, paths, &self.config, &self.names);
         self.apply_reads(reads)
     }
 
@@ -394,7 +397,6 @@ impl Catalog {
                 entry.skipped = matches!(result, Ok(Loaded::NotAPost | Loaded::Unpublished));
                 match result {
                     Ok(Loaded::Post(post)) => {
-                        let post: Arc<Post> = Arc::from(post);
                         entry.error = None;
                         match entry.post.replace(Arc::clone(&post)) {
                             Some(old) => {
@@ -425,7 +427,7 @@ impl Catalog {
                     }
                     Err(e) => {
                         delta.failed += 1;
-                        entry.error = Some(e);
+                        entry.error = Some(Box::new(e));
                     }
                 }
                 match (had_post, entry.post.is_some()) {
@@ -440,7 +442,7 @@ impl Catalog {
                 }
                 match &entry.error {
                     Some(e) => {
-                        self.errors.insert(path, e.clone());
+                        self.errors.insert(path, (**e).clone());
                     }
                     None => {
                         self.errors.remove(&path);

@@ -129,12 +129,13 @@ fn read_all(
     root: &Path,
     paths: &[String],
     config: &Config,
+    names: &posts::Names,
 ) -> Vec<(String, FileRead)> {
     pool.install(|| {
         paths
             .par_iter()
             .map_init(Vec::new, |buf, p| {
-                (p.clone(), read_file(root, p, config, buf))
+                (p.clone(), read_file(root, p, config, names, buf))
             })
             .collect()
     })
@@ -169,7 +170,13 @@ impl posts::PostFiles for ContentFiles {
 
 /// Reads and loads one file into `buf`'s reused allocation. A path that no longer names a
 /// candidate regular file is `Gone`.
-fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) -> FileRead {
+fn read_file(
+    root: &Path,
+    relative: &str,
+    config: &Config,
+    names: &posts::Names,
+    buf: &mut Vec<u8>,
+) -> FileRead {
     if !files::is_candidate(Path::new(relative)) {
         return FileRead::Gone;
     }
@@ -177,8 +184,8 @@ fn read_file(root: &Path, relative: &str, config: &Config, buf: &mut Vec<u8>) ->
     match files::read_into(&path, config.posts.max_bytes, buf) {
         Ok(stamp) => {
             let source = Source::on_disk(relative, buf);
-            let result =
-                posts::load_post(&source, config).map_err(|e| LoadError::post(relative, e));
+            let result = posts::load_post_with(&source, config, names)
+                .map_err(|e| LoadError::post(relative, e));
             let hash = match &result {
                 Ok(Loaded::Post(p)) => p.content_hash,
                 _ => *blake3::hash(buf).as_bytes(),

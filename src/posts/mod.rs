@@ -54,14 +54,15 @@ pub struct Post {
     pub date: DateTime<FixedOffset>,
     /// Last change, when the front matter gives one (`last_modified_at` or `updated`).
     pub updated: Option<DateTime<FixedOffset>>,
-    /// Categories in order, duplicates removed.
-    pub categories: Vec<String>,
-    /// Tags in order, duplicates removed.
-    pub tags: Vec<String>,
+    /// Categories in order, duplicates removed (shared with every post of the same
+    /// category when loaded through [`Names`]).
+    pub categories: Box<[Arc<str>]>,
+    /// Tags in order, duplicates removed (shared likewise).
+    pub tags: Box<[Arc<str>]>,
     /// Absolute URL of the post's page.
     pub permalink: Url,
-    /// The post's author, or the site's.
-    pub author: Option<Author>,
+    /// The post's author, or the site's (shared: most posts have none of their own).
+    pub author: Option<Arc<Author>>,
     /// An image for thumbnails, absolute.
     pub image: Option<Url>,
     /// The post's language (`lang` or `language`), when it names one.
@@ -336,8 +337,10 @@ impl PostError {
 /// What one file turned out to be.
 #[derive(Debug)]
 pub enum Loaded {
-    /// An entry (boxed: it is large, and the other outcomes are nothing).
-    Post(Box<Post>),
+    /// An entry, already shared: made where it is loaded (a loader thread), so its
+    /// allocation sits with its fields' instead of leaving a hole where a box was copied
+    /// out — at 100,000 posts those holes were 50 MB that could never be handed back.
+    Post(Arc<Post>),
     /// No front matter: not a post, as Jekyll would copy it unprocessed.
     NotAPost,
     /// `published: false`.
@@ -378,6 +381,37 @@ impl<'a> Source<'a> {
     }
 }
 
+/// Category and tag names seen so far, each kept once and shared by every post that names
+/// it. Grows only with the names a site has ever used.
+#[derive(Debug, Default)]
+pub struct Names(std::sync::Mutex<HashSet<Arc<str>>>);
+
+impl Names {
+    /// `names`, each the shared copy.
+    fn share(&self, names: Vec<String>) -> Box<[Arc<str>]> {
+        if names.is_empty() {
+            return Box::default();
+        }
+        // A poisoned lock only means another loader panicked mid-insert; the set is still
+        // a set of names.
+        let mut set = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        names
+            .into_iter()
+            .map(|name| match set.get(name.as_str()) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let shared: Arc<str> = Arc::from(name);
+                    set.insert(Arc::clone(&shared));
+                    shared
+                }
+            })
+            .collect()
+    }
+}
+
 /// UTF-8's byte order mark, which a file may start with and the content hash leaves out.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -397,6 +431,16 @@ fn stored(source: &Source<'_>, body: &str) -> Stored {
 /// dates, the names, the permalink, the identity, the people and the rest of the metadata,
 /// and keep the body for rendering on first use.
 pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostError> {
+    load_post_with(source, config, &Names::default())
+}
+
+/// [`load_post`], with category and tag names shared through `names`: a site has a few
+/// hundred names and a million posts, so each post holds pointers, not copies.
+pub fn load_post_with(
+    source: &Source<'_>,
+    config: &Config,
+    names: &Names,
+) -> Result<Loaded, PostError> {
     let path = source.path;
     let (fm, body_text) = match open(source.bytes, config.posts.max_bytes)? {
         Opened::Post { front_matter, body } => (front_matter, body),
@@ -410,12 +454,12 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
     let title = fm
         .text("title")
         .unwrap_or_else(|| clean_field(&titleize_slug(name.slug)));
-    let categories = names(&fm, "categories", "category")?;
-    let tags = names(&fm, "tags", "tag")?;
+    let categories = names_of(&fm, "categories", "category")?;
+    let tags = names_of(&fm, "tags", "tag")?;
     let local_date = date.with_timezone(&config.site.timezone).fixed_offset();
     let permalink = permalink_of(&fm, config, local_date, slug, &categories);
     let id = identity(&fm, config, path, &permalink, slug);
-    let author = author_of(&fm, config, &permalink)?;
+    let author = author_of(&fm, config, &permalink)?.map(Arc::new);
     // The lead image: the front matter's, else the body's first.
     let image = image_of(&fm, &permalink)
         .or_else(|| body::first_image(body_text).and_then(|raw| absolute_http(&permalink, raw)));
@@ -425,15 +469,15 @@ pub fn load_post(source: &Source<'_>, config: &Config) -> Result<Loaded, PostErr
         .or_else(|| fm.text("excerpt"))
         .map(|d| Arc::from(text::collapse_whitespace(&d)));
     let content_hash = *blake3::hash(fm.bytes).as_bytes();
-    Ok(Loaded::Post(Box::new(Post {
+    Ok(Loaded::Post(Arc::new(Post {
         source: path.to_owned(),
         content_hash,
         id,
         title,
         date,
         updated,
-        categories,
-        tags,
+        categories: names.share(categories),
+        tags: names.share(tags),
         render_key: render_key(&content_hash, &permalink, config.posts.summary_length),
         permalink,
         author,
@@ -750,7 +794,7 @@ pub const MAX_NAMES: usize = 1_000;
 /// white space (`categories: news local` is two categories); the singular key is one name,
 /// never split (`category: New York` is one). Any scalar is read as text (`tags: 2024`).
 /// Duplicates are dropped, keeping the first; more than [`MAX_NAMES`] is an error.
-fn names(
+fn names_of(
     fm: &FrontMatter<'_>,
     plural: &'static str,
     singular: &str,

@@ -466,7 +466,7 @@ mod tests {
                     let text = format!("---\ntitle: Post {d}\ndate: 2022-05-0{d}\n---\nBody {d}\n");
                     let path = format!("p{d}.md");
                     match posts::load_post(&posts::Source::new(&path, text.as_bytes()), &config) {
-                        Ok(Loaded::Post(p)) => Arc::new(*p),
+                        Ok(Loaded::Post(p)) => p,
                         other => panic!("a post: {other:?}"),
                     }
                 })

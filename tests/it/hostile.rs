@@ -171,7 +171,7 @@ fn a_post_with_absurdly_many_tags_is_refused_at_once() {
         vec!["same"; 50_000].join(", ")
     );
     let p = crate::support::post("repeats.md", &repeats, &config(""));
-    assert_eq!(p.tags, ["same"]);
+    assert_eq!(crate::support::names(&p.tags), ["same"]);
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn memory_held_by_a_burst_of_partial_requests_is_given_back() {
     drop(clients);
     crate::support::wait_for(
         "the memory to be given back",
-        Duration::from_secs(15),
+        Duration::from_secs(30),
         || process.resident() < before + grown / 2,
     );
 }

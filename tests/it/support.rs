@@ -25,7 +25,9 @@ pub fn config(toml: &str) -> Config {
 #[track_caller]
 pub fn post(path: &str, text: &str, config: &Config) -> Post {
     match posts::load_post(&Source::new(path, text.as_bytes()), config) {
-        Ok(Loaded::Post(p)) => *p,
+        Ok(Loaded::Post(p)) => {
+            std::sync::Arc::into_inner(p).unwrap_or_else(|| panic!("{path}: the post is shared"))
+        }
         Ok(other) => panic!("{path}: expected a post, got {other:?}"),
         Err(e) => panic!("{path}: expected a post, got error {e}"),
     }
@@ -263,4 +265,9 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         raw = raw.get(start + size + 2..).unwrap_or(&[]);
     }
     out
+}
+
+/// A post's category or tag names, as plain text for comparisons.
+pub fn names(names: &[std::sync::Arc<str>]) -> Vec<&str> {
+    names.iter().map(|n| &**n).collect()
 }
