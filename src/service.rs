@@ -159,17 +159,24 @@ impl Trimmer {
             .spawn(move || {
                 // The most connections open since the last trim, and how many were open at
                 // the last look: a trim waits until the count has stopped falling, so one
-                // trim catches the whole burst.
+                // trim usually catches the whole burst. On a busy machine the closing can
+                // pause long enough to look settled with part of the burst still open; those
+                // are remembered (`rest`), and a trim follows once fewer remain, however few
+                // they were — otherwise their buffers would stay with the allocator for good.
                 let (mut high, mut last) = (0, 0);
+                let mut rest: Option<usize> = None;
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(TRIM_CHECK)
                 {
                     let live = connections.live();
                     high = high.max(connections.take_peak());
-                    if high.saturating_sub(live) >= TRIM_AFTER_CLOSED && live >= last {
+                    let burst_closed = high.saturating_sub(live) >= TRIM_AFTER_CLOSED;
+                    let rest_closed = rest.is_some_and(|open| live < open);
+                    if live >= last && (burst_closed || rest_closed) {
                         give_back_memory();
                         tracing::debug!(high, live, "returned free memory to the system");
                         high = live;
+                        rest = (live > 0).then_some(live);
                     }
                     last = live;
                 }
