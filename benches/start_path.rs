@@ -1,7 +1,7 @@
 //! The start path, per post: what `Catalog::load` does for every file of the site before the
 //! first feed is grouped (`load::read_all`: read → `load_post` → hash), on a sample of
 //! corpus-shaped posts, one thread. The parts are measured alone — reading, the front matter
-//! (fences, UTF-8, YAML), the BLAKE3 hash, the LZ4 of the body — and together (`load_post`,
+//! (fences, UTF-8, YAML), the content hash, the LZ4 of the body — and together (`load_post`,
 //! which also reads dates, names, the permalink and the id; the rest of it is the difference).
 //! `load_post` runs as the catalog runs it (`Source::on_disk`: the body stays in the file) and,
 //! as the baseline in the same run, keeping the body in memory (`Source::new`: LZ4).
@@ -69,7 +69,14 @@ fn start_path(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("hash (BLAKE3 of the file)", |b| {
+    group.bench_function("hash (XXH3-128 of the file)", |b| {
+        b.iter(|| {
+            for f in &files {
+                black_box(posts::content_hash(black_box(&f.bytes)));
+            }
+        })
+    });
+    group.bench_function("hash (BLAKE3 of the file; the hash before)", |b| {
         b.iter(|| {
             for f in &files {
                 black_box(blake3::hash(black_box(&f.bytes)));

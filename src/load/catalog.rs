@@ -22,7 +22,7 @@ use crate::posts::{self, Loaded, Post};
 #[derive(Debug)]
 struct FileEntry {
     /// Hash of the bytes last read, good or bad: the same bytes are never parsed twice.
-    hash: [u8; 32],
+    hash: posts::ContentHash,
     /// Modification time and size when last read, for cheap rescans.
     stamp: Option<Stamp>,
     /// The last version that loaded. Kept while the file is broken, so a bad edit never
@@ -36,7 +36,7 @@ struct FileEntry {
 
 impl FileEntry {
     /// A file not read yet: its hash matches no bytes, so the first read always counts.
-    fn unread(hash: [u8; 32]) -> Self {
+    fn unread(hash: posts::ContentHash) -> Self {
         Self {
             hash,
             stamp: None,
@@ -182,7 +182,7 @@ impl Catalog {
         let entry = self
             .files
             .entry(e.path.clone())
-            .or_insert_with(|| FileEntry::unread([0; 32]));
+            .or_insert_with(|| FileEntry::unread([0; 16]));
         entry.error = Some(Box::new(e.clone()));
         self.errors.insert(e.path.clone(), e);
     }
@@ -384,7 +384,7 @@ impl Catalog {
                 let entry = self
                     .files
                     .entry(path.clone())
-                    .or_insert_with(|| FileEntry::unread([0xff; 32]));
+                    .or_insert_with(|| FileEntry::unread([0xff; 16]));
                 let had_post = entry.post.is_some();
                 let was_skipped = entry.skipped;
                 entry.stamp = stamp;

@@ -113,9 +113,9 @@ enum FileRead {
     Gone,
     /// The file's current bytes, and what they load as.
     Read {
-        /// BLAKE3 of the bytes (or of the error, when there are none): equal hashes, equal
-        /// outcome, so the same bytes are never parsed twice.
-        hash: [u8; 32],
+        /// The bytes' [`posts::content_hash`] (or the error's, when there are none): equal
+        /// hashes, equal outcome, so the same bytes are never parsed twice.
+        hash: posts::ContentHash,
         /// Size and modification time when read.
         stamp: Option<Stamp>,
         result: Result<Loaded, LoadError>,
@@ -188,7 +188,7 @@ fn read_file(
                 .map_err(|e| LoadError::post(relative, e));
             let hash = match &result {
                 Ok(Loaded::Post(p)) => p.content_hash,
-                _ => *blake3::hash(buf).as_bytes(),
+                _ => posts::content_hash(buf),
             };
             FileRead::Read {
                 hash,
@@ -199,7 +199,7 @@ fn read_file(
         Err(ReadError::Missing) => FileRead::Gone,
         Err(ReadError::Unusable(error)) => FileRead::Read {
             // Hash the error text so the same failure is not reported anew each time.
-            hash: *blake3::hash(error.to_string().as_bytes()).as_bytes(),
+            hash: posts::content_hash(error.to_string().as_bytes()),
             stamp: files::stamp(&path),
             result: Err(LoadError::file(relative, error)),
         },

@@ -38,10 +38,11 @@ impl Yaml {
         }
     }
 
-    /// Looks a key up in a mapping.
+    /// Looks a key up in a mapping (the last of the same name).
     pub fn get(&self, key: &str) -> Option<&Yaml> {
         match self {
-            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            // Ruby's YAML, which Jekyll uses, lets a repeated key win.
+            Yaml::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -188,7 +189,35 @@ pub struct YamlError {
 
 /// Parses front-matter YAML under resource budgets, so a hostile file (an alias bomb, a
 /// thousand nested brackets) is refused quickly instead of expanding in memory.
+///
+/// Almost every front matter is a handful of plain `key: value` lines and lists, and reading
+/// those from the parser's events ([`read_events`]) costs less than half of going through
+/// serde: that is a quarter of a site's start. Anything else — anchors, tags, merge keys,
+/// errors, deep nesting, large input — goes through serde-saphyr, whose result the quick
+/// reader is checked against (a fuzz target and a property test compare the two).
 pub fn parse_yaml(yaml: &str) -> Result<Yaml, YamlError> {
+    if yaml.trim().is_empty() {
+        return Ok(Yaml::Map(Vec::new()));
+    }
+    match read_events(yaml) {
+        Some(parsed) => Ok(parsed),
+        None => parse_yaml_with_serde(yaml),
+    }
+}
+
+/// [`parse_yaml`] through serde-saphyr alone: the reference the quick reader must agree with.
+pub fn parse_yaml_with_serde(yaml: &str) -> Result<Yaml, YamlError> {
+    if yaml.trim().is_empty() {
+        return Ok(Yaml::Map(Vec::new()));
+    }
+    serde_saphyr::from_str_with_options::<Yaml>(yaml, options()).map_err(|e| YamlError {
+        line: e.location().map(|l| l.line() as usize).filter(|&l| l > 0),
+        message: first_line(&e.to_string()),
+    })
+}
+
+/// serde-saphyr's settings for front matter.
+fn options() -> serde_saphyr::Options {
     let budget = serde_saphyr::budget! {
         max_events: 200_000,
         max_aliases: 1_000,
@@ -200,20 +229,147 @@ pub fn parse_yaml(yaml: &str) -> Result<Yaml, YamlError> {
     let mut alias_limits = serde_saphyr::options::AliasLimits::default();
     alias_limits.max_total_replayed_events = 100_000;
     alias_limits.max_replay_stack_depth = 16;
-    let options = serde_saphyr::options! {
+    serde_saphyr::options! {
         budget: budget,
         alias_limits: alias_limits,
         // Ruby's YAML, which Jekyll uses, lets a repeated key win; so do we.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         with_snippet: false,
-    };
-    if yaml.trim().is_empty() {
-        return Ok(Yaml::Map(Vec::new()));
     }
-    serde_saphyr::from_str_with_options::<Yaml>(yaml, options).map_err(|e| YamlError {
-        line: e.location().map(|l| l.line() as usize).filter(|&l| l > 0),
-        message: first_line(&e.to_string()),
-    })
+}
+
+/// Front matter longer than this goes through serde-saphyr, whose budgets are what bound the
+/// cost of hostile input; real front matter is a few hundred bytes.
+const QUICK_MAX_BYTES: usize = 16 * 1024;
+
+/// A mapping with more keys than this goes through serde-saphyr (the quick reader checks
+/// for repeated keys one by one).
+const QUICK_MAX_KEYS: usize = 64;
+
+/// Nesting deeper than this goes through serde-saphyr (and its depth budget).
+const QUICK_MAX_DEPTH: usize = 16;
+
+/// Reads front matter from the parser's events, for the shapes whose meaning is plain: a
+/// mapping of scalars, lists and mappings, without anchors, aliases, tags or merge keys.
+/// `None` whenever the input is anything else (or does not parse): the caller then asks
+/// serde-saphyr, so every unusual case — and every error message — is its.
+///
+/// Scalars are typed as serde-saphyr types them for an untyped value: null spellings, YAML
+/// 1.1 booleans, and anything that may be a number is handed to serde-saphyr alone
+/// ([`resolve_alone`]), so numbers print exactly as they would through it.
+pub fn read_events(yaml: &str) -> Option<Yaml> {
+    use granit_parser::{Event, Parser};
+
+    if yaml.len() > QUICK_MAX_BYTES {
+        return None;
+    }
+    let mut events = Parser::new_from_str(yaml).map(|e| e.ok().map(|(event, _span)| event));
+    let mut next = move || events.next().flatten();
+    if !matches!(next()?, Event::StreamStart)
+        || !matches!(next()?, Event::DocumentStart(false, None))
+    {
+        return None;
+    }
+    let root = match next()? {
+        first @ Event::MappingStart(..) => node(first, &mut next, 0)?,
+        _ => return None,
+    };
+    match (next()?, next()?, next()) {
+        (Event::DocumentEnd, Event::StreamEnd, None) => Some(root),
+        _ => None,
+    }
+}
+
+/// One node, starting at `event`, its children taken from `next`.
+fn node<'a>(
+    event: granit_parser::Event<'a>,
+    next: &mut impl FnMut() -> Option<granit_parser::Event<'a>>,
+    depth: usize,
+) -> Option<Yaml> {
+    use granit_parser::Event;
+
+    match event {
+        Event::Scalar(value, style, 0, None) => scalar(value, style),
+        Event::SequenceStart(_, 0, None) if depth < QUICK_MAX_DEPTH => {
+            let mut items = Vec::new();
+            loop {
+                match next()? {
+                    Event::SequenceEnd => return Some(Yaml::Seq(items)),
+                    item => items.push(node(item, next, depth + 1)?),
+                }
+            }
+        }
+        Event::MappingStart(_, 0, None) if depth < QUICK_MAX_DEPTH => {
+            let mut entries = Vec::new();
+            loop {
+                let key = match next()? {
+                    Event::MappingEnd => return Some(Yaml::Map(entries)),
+                    // Keys that are text, each once. serde-saphyr picks among repeated keys
+                    // (and keys that are numbers, which repeat under other spellings) by
+                    // rules of its own: those maps are its to read.
+                    Event::Scalar(key, style, 0, None) if entries.len() < QUICK_MAX_KEYS => {
+                        if style == granit_parser::ScalarStyle::Plain && key == "<<" {
+                            return None;
+                        }
+                        match scalar(key, style)? {
+                            Yaml::Str(key) if !entries.iter().any(|(k, _)| *k == key) => key,
+                            _ => return None,
+                        }
+                    }
+                    _ => return None,
+                };
+                let value = node(next()?, next, depth + 1)?;
+                entries.push((key, value));
+            }
+        }
+        _ => None,
+    }
+}
+
+/// An untagged scalar, typed as serde-saphyr types it for an untyped value.
+fn scalar(value: std::borrow::Cow<'_, str>, style: granit_parser::ScalarStyle) -> Option<Yaml> {
+    if style != granit_parser::ScalarStyle::Plain {
+        return Some(Yaml::Str(value.into_owned()));
+    }
+    if matches!(&*value, "" | "~" | "null" | "Null" | "NULL") {
+        return Some(Yaml::Null);
+    }
+    let t = value.trim_matches([' ', '\t', '\r', '\n']);
+    for (words, b) in [
+        (["true", "yes", "y", "on"], true),
+        (["false", "no", "n", "off"], false),
+    ] {
+        if words.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+            return Some(Yaml::Bool(b));
+        }
+    }
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let numeric_start = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    // Every number spelling (decimal, radix prefixes, exponents, underscores, `.inf`) is
+    // made of these; text with anything else is text.
+    let number_chars = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_'));
+    if numeric_start && number_chars {
+        return resolve_alone(t);
+    }
+    Some(Yaml::Str(value.into_owned()))
+}
+
+/// What serde-saphyr makes of `text` as a document of its own: the scalar's type when it
+/// may be a number. `text` is a single word of number characters, so alone it is the same
+/// plain scalar it was in its mapping; anything but a scalar (or an error: `.inf` is refused)
+/// sends the whole front matter to serde-saphyr.
+fn resolve_alone(text: &str) -> Option<Yaml> {
+    if text.starts_with("...") {
+        // A document end marker on its own.
+        return None;
+    }
+    match serde_saphyr::from_str_with_options::<Yaml>(text, options()).ok()? {
+        scalar @ (Yaml::Number(_) | Yaml::Bool(_) | Yaml::Null) => Some(scalar),
+        Yaml::Str(s) if s == text => Some(Yaml::Str(s)),
+        _ => None,
+    }
 }
 
 /// The parser's message without its position, which counts lines within the YAML rather
@@ -251,6 +407,20 @@ mod tests {
         assert_eq!(split("---\ntitle: a\n"), Split::Unclosed);
         assert_eq!(split("---"), Split::Unclosed);
         assert!(matches!(split("---\n---\n"), Split::Parts { yaml: "", .. }));
+    }
+
+    #[test]
+    fn a_repeated_key_takes_its_last_value_as_in_jekyll() {
+        for yaml in [
+            "title: first\ntitle: second\n",
+            "0: x\ntitle: first\ntitle: second\n",
+        ] {
+            let y = parse_yaml(yaml).unwrap();
+            assert_eq!(
+                y.get("title").and_then(Yaml::as_text).as_deref(),
+                Some("second")
+            );
+        }
     }
 
     #[test]

@@ -80,3 +80,152 @@ proptest! {
         let _ = negotiate::client(Some(&accept));
     }
 }
+
+/// Scalars whose type is easy to get wrong: every null, boolean and number spelling YAML
+/// knows (and near misses), quoting, block scalars, anchors, tags and indicators.
+const TRICKY: &[&str] = &[
+    "",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "nUll",
+    "true",
+    "Yes",
+    "ON",
+    "y",
+    "N",
+    "off",
+    "0",
+    "-0",
+    "007",
+    "+12",
+    "-12",
+    "1_000",
+    "1__2",
+    "-1_0",
+    "0x1F",
+    "0X1F",
+    "0x",
+    "0o17",
+    "0o",
+    "0b101",
+    "1e3",
+    "1E-3",
+    "0.1e+3",
+    "12e",
+    "1.",
+    "0.",
+    ".5",
+    "-.5",
+    ".",
+    "._",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "+.nan",
+    "1e400",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1.2.3",
+    "12:30",
+    "1:20:30",
+    "2018-05-19",
+    "2018-05-19 22:06:29 +0800",
+    "2001-12-14t21:59:43.10-05:00",
+    "1,000",
+    "'1'",
+    "\"2\"",
+    "'~'",
+    "''",
+    "\"\"",
+    "abc",
+    "山西晚报",
+    "a b c",
+    "x # note",
+    "-",
+    "&a 1",
+    "*a",
+    "!!str 1",
+    "!x y",
+    "[1, b]",
+    "[]",
+    "{a: 1}",
+    "{}",
+    "|\n  lit",
+    ">\n  fold",
+    "\"esc\\u0041\\n\"",
+    "'it''s'",
+    "...",
+    "--- x",
+    "@x",
+    "`x",
+    "%x",
+    "? x",
+    ":x",
+    "x:y",
+    "<<",
+    "[a, [b, [c]]]",
+    "{a: [1, {b: 2}]}",
+];
+
+fn tricky() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::sample::select(TRICKY).prop_map(str::to_owned),
+        1 => "[ -~]{0,8}",
+    ]
+}
+
+/// One front-matter line (or block): a key, and a scalar, a flow value or a block list or
+/// mapping under it.
+fn entry() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            3 => "[a-z]{1,6}".prop_map(|k| k),
+            1 => tricky(),
+        ],
+        prop_oneof![
+            4 => tricky().prop_map(|v| format!(" {v}")),
+            1 => proptest::collection::vec(tricky(), 0..4)
+                .prop_map(|items| items.iter().map(|i| format!("\n  - {i}")).collect()),
+            1 => proptest::collection::vec(("[a-z]{1,3}", tricky()), 0..3).prop_map(|kv| {
+                kv.iter().map(|(k, v)| format!("\n  {k}: {v}")).collect()
+            }),
+        ],
+    )
+        .prop_map(|(k, v)| format!("{k}:{v}\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// Front matter read quickly from the parser's events is exactly what serde-saphyr reads
+    /// (the fuzz target `front_matter` checks the same on arbitrary text).
+    #[test]
+    fn quick_front_matter_reading_agrees_with_serde(
+        lines in proptest::collection::vec(entry(), 1..6),
+    ) {
+        let yaml = lines.concat();
+        if let Some(quick) = posts::front_matter::read_events(&yaml) {
+            prop_assert_eq!(Ok(quick), posts::front_matter::parse_yaml_with_serde(&yaml), "{}", yaml);
+        }
+    }
+}
+
+#[test]
+fn quick_front_matter_reading_covers_the_common_shapes() {
+    // The shapes a news site writes must not fall back to the slow path, or the start pays
+    // for it on every post.
+    for yaml in [
+        "layout: post\ntitle: \"我省累计开行\"\ndate: 2018-05-19 22:06:29 +0800\ncategories: shanxiwanbao\ntags: 山西晚报新闻\n",
+        "title: Plain words, no\ncategories:\n  - a\n  - b\ntags: [x, y]\nauthor:\n  name: Wang\n  email: w@example.com\n",
+        "title: 2024\ndate: 2018-05-19\npublished: true\n",
+    ] {
+        let quick = posts::front_matter::read_events(yaml);
+        assert!(quick.is_some(), "{yaml}");
+        assert_eq!(
+            quick.ok_or(()),
+            posts::front_matter::parse_yaml_with_serde(yaml).map_err(|_| ())
+        );
+    }
+}
