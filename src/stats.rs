@@ -126,10 +126,10 @@ impl Audience {
         let poller = {
             let mut h = self.keys.build_hasher();
             poll.client.hash(&mut h);
-            for b in poll.user_agent.unwrap_or("").bytes() {
-                if !b.is_ascii_digit() {
-                    h.write_u8(b);
-                }
+            // The runs between digits, each written whole: the hasher sees the same bytes
+            // as byte by byte, at a tenth of the calls (this is on every feed request).
+            for run in poll.user_agent.unwrap_or("").split(|c: char| c.is_ascii_digit()) {
+                h.write(run.as_bytes());
             }
             h.finish()
         };
@@ -192,6 +192,16 @@ impl Audience {
 /// name: `Feedly/1.0 (+http://www.feedly.com/fetcher.html; 12 subscribers)` is
 /// `("Feedly", 12)`; `Mozilla/5.0 (compatible; Inoreader; 3 readers)` is `("Inoreader", 3)`.
 pub fn reported_subscribers(user_agent: &str) -> Option<(String, u64)> {
+    // Most agents report nothing: they are told apart without copying the header.
+    let bytes = user_agent.as_bytes();
+    let names_a_count = (0..bytes.len()).any(|i| {
+        let rest = &bytes[i..];
+        rest.get(..6).is_some_and(|w| w.eq_ignore_ascii_case(b"reader"))
+            || rest.get(..10).is_some_and(|w| w.eq_ignore_ascii_case(b"subscriber"))
+    });
+    if !names_a_count {
+        return None;
+    }
     let lower = user_agent.to_ascii_lowercase();
     let count = ["subscribers", "subscriber", "readers", "reader"]
         .iter()

@@ -104,26 +104,36 @@ pub fn client(accept: Option<&str>) -> Client {
     let Some(accept) = accept else {
         return Client::Reader;
     };
+    // Feed readers, most requests, name no HTML type at all: no need to weigh anything.
+    let names_html = accept
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"html"));
+    if !names_html {
+        return Client::Reader;
+    }
+    const HTML: [&str; 2] = ["text/html", "application/xhtml+xml"];
+    const FEEDS: [&str; 7] = [
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/rdf+xml",
+        "application/feed+json",
+        "application/json",
+        "application/xml",
+        "text/xml",
+    ];
     let (mut html, mut feed) = (0.0f32, 0.0f32);
     for item in accept.split(',') {
         let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = parts.next().unwrap_or("").trim();
         let q = parts
             .filter_map(|p| p.split_once('='))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
             .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
-        match name.as_str() {
-            "text/html" | "application/xhtml+xml" => html = html.max(q),
-            "application/atom+xml"
-            | "application/rss+xml"
-            | "application/rdf+xml"
-            | "application/feed+json"
-            | "application/json"
-            | "application/xml"
-            | "text/xml" => {
-                feed = feed.max(q);
-            }
-            _ => {}
+        if HTML.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            html = html.max(q);
+        } else if FEEDS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            feed = feed.max(q);
         }
     }
     if html > 0.0 && html > feed {
