@@ -128,7 +128,11 @@ impl Audience {
             poll.client.hash(&mut h);
             // The runs between digits, each written whole: the hasher sees the same bytes
             // as byte by byte, at a tenth of the calls (this is on every feed request).
-            for run in poll.user_agent.unwrap_or("").split(|c: char| c.is_ascii_digit()) {
+            for run in poll
+                .user_agent
+                .unwrap_or("")
+                .split(|c: char| c.is_ascii_digit())
+            {
                 h.write(run.as_bytes());
             }
             h.finish()
@@ -196,8 +200,11 @@ pub fn reported_subscribers(user_agent: &str) -> Option<(String, u64)> {
     let bytes = user_agent.as_bytes();
     let names_a_count = (0..bytes.len()).any(|i| {
         let rest = &bytes[i..];
-        rest.get(..6).is_some_and(|w| w.eq_ignore_ascii_case(b"reader"))
-            || rest.get(..10).is_some_and(|w| w.eq_ignore_ascii_case(b"subscriber"))
+        rest.get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"reader"))
+            || rest
+                .get(..10)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"subscriber"))
     });
     if !names_a_count {
         return None;

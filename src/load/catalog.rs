@@ -130,11 +130,10 @@ impl Catalog {
         let reads = read_all(
             &catalog.pool,
             &catalog.root,
-            &paths,
+            paths,
             &catalog.config,
             &catalog.names,
         );
-        drop(paths);
         catalog.fill(reads);
         for e in walk.errors {
             catalog.record_walk_error(e);
@@ -302,7 +301,7 @@ impl Catalog {
             .iter()
             .cloned()
             .partition(|p| files::is_inside(&root, p));
-        let mut reads = read_all(&self.pool, &self.root, &inside, &self.config, &self.names);
+        let mut reads = read_all(&self.pool, &self.root, inside, &self.config, &self.names);
         reads.extend(outside.into_iter().map(|p| (p, FileRead::Gone)));
         let (changes, mut delta) = self.apply_reads(reads);
         self.publish(changes, now, &mut delta);

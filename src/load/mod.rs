@@ -127,15 +127,16 @@ enum FileRead {
 fn read_all(
     pool: &rayon::ThreadPool,
     root: &Path,
-    paths: &[String],
+    paths: Vec<String>,
     config: &Config,
     names: &posts::Names,
 ) -> Vec<(String, FileRead)> {
     pool.install(|| {
         paths
-            .par_iter()
+            .into_par_iter()
             .map_init(Vec::new, |buf, p| {
-                (p.clone(), read_file(root, p, config, names, buf))
+                let read = read_file(root, &p, config, names, buf);
+                (p, read)
             })
             .collect()
     })
