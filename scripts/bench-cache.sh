@@ -22,24 +22,12 @@ PORT=${PORT:-18090}
 VARNISH_PORT=${VARNISH_PORT:-18091}
 mkdir -p "$BENCH_DIR"
 
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-[ -x /usr/sbin/varnishd ] || need+=(varnish)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-cargo build --release --locked -q
-BIN=$ROOT/target/release/tidings
-
-dir="$BENCH_DIR/corpus-$SIZE"
-if [ ! -f "$dir/.complete" ]; then
-  rm -rf "$dir"
-  python3 "$GEN" --out "$dir" --posts "$SIZE" --categories 40 --seed 1 --quiet
-  touch "$dir/.complete"
-fi
-work=$dir
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+need_packages wrk:wrk /usr/sbin/varnishd:varnish
+build_tidings
+corpus "$SIZE"
+dir=$CORPUS
 
 # The corpus is shared: edits go to a private copy of the one post edited (see below), so
 # tidings is pointed at a hard-linked tree. Its base URL is the cache's address, as in
@@ -73,7 +61,6 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health
 until curl -s -o /dev/null "http://127.0.0.1:$VARNISH_PORT/healthz"; do sleep 0.05; done
 
 DOC=/category/shanxiwanbao.atom
-rps() { wrk -t2 -c64 -d10s -H 'Accept-Encoding: gzip' "$1" | awk '/Requests\/sec/ {print $2}'; }
 : >"$BENCH_DIR/cache-t" && : >"$BENCH_DIR/cache-v"
 for _ in $(seq "$RUNS"); do
   rps "http://127.0.0.1:$PORT$DOC" >>"$BENCH_DIR/cache-t"
@@ -85,13 +72,14 @@ printf 'tidings alone      %10.0f req/s\nthrough Varnish    %10.0f req/s  (%.2fx
 
 # Purge: edit the newest post of the category (a private copy of its hard link first, so the
 # shared corpus is never written), and time until Varnish serves the new title.
-read -r p50 p95 < <(python3 - "$work" "$EDITS" "$PORT" "$VARNISH_PORT" "$DOC" <<'PY'
-import os, re, shutil, sys, time, urllib.request
-content, edits, port, vport, doc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-feed = urllib.request.urlopen(f"http://127.0.0.1:{port}{doc}").read().decode()
-first_id = re.search(r"<entry><title>.*?</title><id>tag:[^:]+:([^<]+)</id>", feed).group(1)
-path = os.path.join(content, urllib.request.unquote(first_id))
-shutil.copyfile(path, path + ".copy"); os.replace(path + ".copy", path)
+read -r p50 p95 < <(python3 - "$work" "$EDITS" "$PORT" "$VARNISH_PORT" "$DOC" "$BENCH_DIR" "$ROOT/scripts" <<'PY'
+import os, sys, time, urllib.request
+content, edits, port, vport, doc, scratch = sys.argv[1], int(sys.argv[2]), *sys.argv[3:7]
+sys.path.insert(0, sys.argv[7])
+import bench_edits as be
+path = be.newest_post(content, f"http://127.0.0.1:{port}{doc}")
+if be.make_private(path, scratch):
+    time.sleep(1)
 original = open(path, encoding="utf-8").read()
 through = f"http://127.0.0.1:{vport}{doc}"
 samples = []
@@ -99,21 +87,16 @@ try:
     for i in range(edits):
         urllib.request.urlopen(through).read()  # cached in Varnish before the edit
         marker = f"purge-edit-{os.getpid()}-{i}"
-        text = re.sub(r"^title:.*$", f"title: \"{marker}\"", original, count=1, flags=re.M)
         t0 = time.perf_counter()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        be.write(path, be.retitled(original, marker))
         while marker not in urllib.request.urlopen(through).read().decode():
             if time.perf_counter() - t0 > 15:
                 raise SystemExit("edit not visible through Varnish after 15 s")
         samples.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.3)
 finally:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(original)
-samples.sort()
-p = lambda q: samples[min(len(samples) - 1, int(round(q * (len(samples) - 1))))]
-print(f"{p(0.5):.1f} {p(0.95):.1f}")
+    be.write(path, original)
+print(f"{be.percentile(samples, 0.5):.1f} {be.percentile(samples, 0.95):.1f}")
 PY
 )
 echo "== an edit through Varnish with purge (max-age 300), $EDITS edits, ms from the write"

@@ -25,23 +25,12 @@ PORTS=(18191 18192 18193)
 WATCH=(native native poll)
 mkdir -p "$BENCH_DIR"
 
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-[ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-cargo build --release --locked -q
-BIN=$ROOT/target/release/tidings
-
-dir="$BENCH_DIR/corpus-$SIZE"
-if [ ! -f "$dir/.complete" ]; then
-  rm -rf "$dir"
-  python3 "$GEN" --out "$dir" --posts "$SIZE" --categories 40 --seed 1 --quiet
-  touch "$dir/.complete"
-fi
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+need_packages wrk:wrk /usr/sbin/nginx:nginx-light
+build_tidings
+corpus "$SIZE"
+dir=$CORPUS
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; true' EXIT
@@ -94,7 +83,6 @@ done
 until curl -s -o /dev/null "http://127.0.0.1:$FRONT/healthz"; do sleep 0.05; done
 
 DOC=/category/shanxiwanbao.atom
-rps() { wrk -t2 -c64 -d10s -H 'Accept-Encoding: gzip' "$1" | awk '/Requests\/sec/ {print $2}'; }
 : >"$BENCH_DIR/replicas-one" && : >"$BENCH_DIR/replicas-lb"
 for _ in $(seq "$RUNS"); do
   rps "http://127.0.0.1:${PORTS[0]}$DOC" >>"$BENCH_DIR/replicas-one"
@@ -103,22 +91,22 @@ done
 one=$(median <"$BENCH_DIR/replicas-one"); lb=$(median <"$BENCH_DIR/replicas-lb")
 
 # Every replica must serve the edit: the time until the last one does, per kind of watcher.
-read -r n50 n95 p50 p95 < <(python3 - "$dir" "$EDITS" "${PORTS[@]}" <<'PY'
-import os, re, sys, time, urllib.request
-content, edits, ports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+read -r n50 n95 p50 p95 < <(python3 - "$ROOT/scripts" "$BENCH_DIR" "$dir" "$EDITS" "${PORTS[@]}" <<'PY'
+import os, sys, time, urllib.request
+sys.path.insert(0, sys.argv[1])
+import bench_edits as be
+scratch, content, edits, ports = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 bases = [f"http://127.0.0.1:{p}" for p in ports]
-feed = urllib.request.urlopen(bases[0] + "/feed.atom").read().decode()
-first_id = re.search(r"<entry><title>.*?</title><id>tag:[^:]+:([^<]+)</id>", feed).group(1)
-path = os.path.join(content, urllib.request.unquote(first_id))
+path = be.newest_post(content, bases[0] + "/feed.atom")
+if be.make_private(path, scratch):
+    time.sleep(2)  # the polling replica notices the new inode within its 1 s interval
 original = open(path, encoding="utf-8").read()
 native, polled = [], []
 try:
     for i in range(edits):
         marker = f"replica-edit-{os.getpid()}-{i}"
-        text = re.sub(r"^title:.*$", f"title: \"{marker}\"", original, count=1, flags=re.M)
         t0 = time.perf_counter()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        be.write(path, be.retitled(original, marker))
         seen = {}
         while len(seen) < len(bases):
             for b in bases:
@@ -130,12 +118,9 @@ try:
         polled.append(seen[bases[2]])
         time.sleep(0.3)
 finally:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(original)
-def p(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
-print(f"{p(native, .5):.1f} {p(native, .95):.1f} {p(polled, .5):.1f} {p(polled, .95):.1f}")
+    be.write(path, original)
+q = be.percentile
+print(f"{q(native, .5):.1f} {q(native, .95):.1f} {q(polled, .5):.1f} {q(polled, .95):.1f}")
 PY
 )
 

@@ -53,16 +53,9 @@ WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 READER=${READER:-1}
 mkdir -p "$BENCH_DIR"
 
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  else
-    echo "missing: ${need[*]} (install them, or run as root)" >&2; exit 1
-  fi
-fi
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+need_packages wrk:wrk /usr/sbin/nginx:nginx-light
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
@@ -84,46 +77,7 @@ fi
 
 echo "== machine: $NCPU cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $(cargo --version); runs per figure: $RUNS (medians); edits per change figure: $EDITS"
-# BIN=path/to/tidings measures another build (say, the previous commit's, for a before/after
-# comparison run by run); by default this checkout is built and measured.
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked -q
-  BIN=$ROOT/target/release/tidings
-fi
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
-
-# Sets CORPUS to the folder of the $1-post corpus, making it first if needed, and CORPUS_HOW
-# to how it was made.
-corpus() {
-  local n=$1 dir="$BENCH_DIR/corpus-$1"
-  if [ ! -f "$dir/.complete" ]; then
-    rm -rf "$dir" "$dir.tmp"
-    if [ -n "$LINK_FROM" ] && [ -f "$LINK_FROM/corpus-$n/.complete" ]; then
-      echo "   corpus-$n: hard-linking $LINK_FROM/corpus-$n" >&2
-      cp -al "$LINK_FROM/corpus-$n" "$dir.tmp"
-    elif [ "$n" -gt 100000 ] && [ $((n % 100000)) = 0 ] && [ "$BIG_CORPUS" = links ]; then
-      local parts=$((n / 100000)) base i
-      corpus 100000
-      base=$CORPUS
-      echo "   corpus-$n: the 100k corpus hard-linked under part-0 … part-$((parts - 1))" >&2
-      mkdir -p "$dir.tmp"
-      for i in $(seq 0 $((parts - 1))); do
-        cp -al "$base" "$dir.tmp/part-$i"
-        rm -f "$dir.tmp/part-$i/.complete" "$dir.tmp/part-$i/.method"
-      done
-      echo "the 100,000-post corpus (generator, seed 1, 40 categories) hard-linked $parts times under part-0 … part-$((parts - 1)): distinct paths and ids, content and dates repeated $parts times" >"$dir.tmp/.method"
-    else
-      echo "   corpus-$n: generating with $GEN (~800 posts/s on one core)" >&2
-      python3 "$GEN" --out "$dir.tmp" --posts "$n" --categories 40 --seed 1 --quiet
-    fi
-    [ -f "$dir.tmp/.method" ] || echo "generated: $(basename "$GEN") --posts $n --categories 40 --seed 1" >"$dir.tmp/.method"
-    touch "$dir.tmp/.complete"
-    mv "$dir.tmp" "$dir"
-  fi
-  CORPUS=$dir
-  CORPUS_HOW=$(cat "$dir/.method" 2>/dev/null || echo "generated: $(basename "$GEN") --posts $n --categories 40 --seed 1")
-}
+build_tidings
 
 PID=
 stop_tidings() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi; }
@@ -208,21 +162,16 @@ PY
 # being visible in the site feed and the post's category feed (p50 and p95), or "timeout
 # timeout" when an edit is not visible within 10 s.
 change_latency() {
-  python3 - "$1" "$PORT" "$EDITS" "$BENCH_DIR" <<'PY'
-import os, sys, time, urllib.request, re, shutil
+  python3 - "$1" "$PORT" "$EDITS" "$BENCH_DIR" "$ROOT/scripts" <<'PY'
+import os, re, sys, time, urllib.request
 content, port, edits, scratch = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+import bench_edits as be
 base = f"http://127.0.0.1:{port}"
 # The newest post: it is in the first page of the site feed and of its category feed.
-feed = urllib.request.urlopen(base + "/feed.atom").read().decode()
-first_id = re.search(r"<entry><title>.*?</title><id>tag:[^:]+:([^<]+)</id>", feed).group(1)
-path = os.path.join(content, urllib.request.unquote(first_id))
+path = be.newest_post(content, base + "/feed.atom")
 original = open(path, encoding="utf-8").read()
-if os.stat(path).st_nlink > 1:
-    # Hard-linked with another corpus: replace the link with a private copy of the same bytes
-    # (tidings sees the same hash and changes nothing) so the edits below stay ours.
-    private = os.path.join(scratch, ".private-copy")
-    shutil.copyfile(path, private)
-    os.replace(private, path)
+if be.make_private(path, scratch):
     time.sleep(1)
 cat = re.search(r"^categories:\s*\[?\s*-?\s*([^\s,\]]+)", original, re.M)
 cat_url = f"{base}/category/{cat.group(1)}.atom" if cat else None
@@ -230,10 +179,8 @@ samples = []
 try:
     for i in range(edits):
         marker = f"bench-edit-{os.getpid()}-{i}"
-        text = re.sub(r"^title:.*$", f"title: \"{marker}\"", original, count=1, flags=re.M)
         t0 = time.perf_counter()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        be.write(path, be.retitled(original, marker))
         urls = [base + "/feed.atom"] + ([cat_url] if cat_url else [])
         pending = set(urls)
         while pending:
@@ -247,11 +194,8 @@ try:
         samples.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.2)
 finally:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(original)
-samples.sort()
-p = lambda q: samples[min(len(samples) - 1, int(round(q * (len(samples) - 1))))]
-print(f"{p(0.5):.1f} {p(0.95):.1f}")
+    be.write(path, original)
+print(f"{be.percentile(samples, 0.5):.1f} {be.percentile(samples, 0.95):.1f}")
 PY
 }
 
