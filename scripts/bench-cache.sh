@@ -16,11 +16,8 @@ ROOT=$(pwd)
 SIZE=${SIZE:-10000}
 RUNS=${RUNS:-3}
 EDITS=${EDITS:-20}
-BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
-GEN=${GEN:-$ROOT/../shared/corpus/gen_corpus.py}
 PORT=${PORT:-18090}
 VARNISH_PORT=${VARNISH_PORT:-18091}
-mkdir -p "$BENCH_DIR"
 
 # shellcheck source=scripts/bench-lib.sh
 . "$ROOT/scripts/bench-lib.sh"

@@ -2,7 +2,12 @@
 # the same way — packages, the build, corpora, medians, a wrk round — so that a figure in one
 # is made like the same figure in another. The edit timings' Python side is bench_edits.py.
 #
-# Expects ROOT (the checkout) and BENCH_DIR; GEN, LINK_FROM and BIG_CORPUS as bench.sh says.
+# Expects ROOT (the checkout); BENCH_DIR (where corpora and outputs go, default target/bench),
+# GEN (the shared corpus generator), LINK_FROM and BIG_CORPUS as bench.sh says.
+
+BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
+GEN=${GEN:-$ROOT/../shared/corpus/gen_corpus.py}
+mkdir -p "$BENCH_DIR"
 
 # Installs, with apt-get, the Debian packages whose command is missing. Each argument is
 # COMMAND:PACKAGE, COMMAND a name looked up on PATH or an absolute path.

@@ -18,12 +18,9 @@ ROOT=$(pwd)
 SIZE=${SIZE:-10000}
 RUNS=${RUNS:-3}
 EDITS=${EDITS:-20}
-BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
-GEN=${GEN:-$ROOT/../shared/corpus/gen_corpus.py}
 FRONT=${FRONT:-18190}
 PORTS=(18191 18192 18193)
 WATCH=(native native poll)
-mkdir -p "$BENCH_DIR"
 
 # shellcheck source=scripts/bench-lib.sh
 . "$ROOT/scripts/bench-lib.sh"

@@ -37,8 +37,6 @@ ROOT=$(pwd)
 SIZES=${SIZES:-"10000 100000"}
 RUNS=${RUNS:-3}
 EDITS=${EDITS:-20}
-BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
-GEN=${GEN:-$ROOT/../shared/corpus/gen_corpus.py}
 LINK_FROM=${LINK_FROM:-}
 BIG_CORPUS=${BIG_CORPUS:-links}
 PORT=${PORT:-18080}
@@ -51,7 +49,6 @@ WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 # What a feed reader sends with every poll (Miniflux's User-Agent and Accept); READER=0 sends
 # wrk's bare request (Host only), which skips tidings' content negotiation and reader stats.
 READER=${READER:-1}
-mkdir -p "$BENCH_DIR"
 
 # shellcheck source=scripts/bench-lib.sh
 . "$ROOT/scripts/bench-lib.sh"
