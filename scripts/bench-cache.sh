@@ -58,12 +58,7 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health
 until curl -s -o /dev/null "http://127.0.0.1:$VARNISH_PORT/healthz"; do sleep 0.05; done
 
 DOC=/category/shanxiwanbao.atom
-: >"$BENCH_DIR/cache-t" && : >"$BENCH_DIR/cache-v"
-for _ in $(seq "$RUNS"); do
-  rps "http://127.0.0.1:$PORT$DOC" >>"$BENCH_DIR/cache-t"
-  rps "http://127.0.0.1:$VARNISH_PORT$DOC" >>"$BENCH_DIR/cache-v"
-done
-t=$(median <"$BENCH_DIR/cache-t"); v=$(median <"$BENCH_DIR/cache-v")
+read -r t v < <(alternate_rps cache "http://127.0.0.1:$PORT$DOC" "http://127.0.0.1:$VARNISH_PORT$DOC")
 echo "== $SIZE posts, $DOC gzip, wrk -t2 -c64 -d10s, median of $RUNS, alternating"
 printf 'tidings alone      %10.0f req/s\nthrough Varnish    %10.0f req/s  (%.2fx)\n' "$t" "$v" "$(echo "$v / $t" | bc -l)"
 

@@ -41,6 +41,18 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2)
 # Requests per second wrk gets for $1 with gzip (2 threads, 64 connections, 10 s).
 rps() { wrk -t2 -c64 -d10s -H 'Accept-Encoding: gzip' "$1" | awk '/Requests\/sec/ {print $2}'; }
 
+# `rps` for $2 and for $3 in alternating rounds, $RUNS of each, so that both see the same
+# machine; prints the two medians. $1 names the files the rounds are kept in.
+alternate_rps() {
+  local a="$BENCH_DIR/$1-a" b="$BENCH_DIR/$1-b" _
+  : >"$a" && : >"$b"
+  for _ in $(seq "$RUNS"); do
+    rps "$2" >>"$a"
+    rps "$3" >>"$b"
+  done
+  echo "$(median <"$a") $(median <"$b")"
+}
+
 # Sets CORPUS to the folder of the $1-post corpus, making it first if needed, and CORPUS_HOW
 # to how it was made. Up to 100,000 posts (and any size with BIG_CORPUS=generate) the shared
 # generator writes it (40 categories, seed 1), or it is hard-linked from $LINK_FROM/corpus-N

@@ -80,12 +80,7 @@ done
 until curl -s -o /dev/null "http://127.0.0.1:$FRONT/healthz"; do sleep 0.05; done
 
 DOC=/category/shanxiwanbao.atom
-: >"$BENCH_DIR/replicas-one" && : >"$BENCH_DIR/replicas-lb"
-for _ in $(seq "$RUNS"); do
-  rps "http://127.0.0.1:${PORTS[0]}$DOC" >>"$BENCH_DIR/replicas-one"
-  rps "http://127.0.0.1:$FRONT$DOC" >>"$BENCH_DIR/replicas-lb"
-done
-one=$(median <"$BENCH_DIR/replicas-one"); lb=$(median <"$BENCH_DIR/replicas-lb")
+read -r one lb < <(alternate_rps replicas "http://127.0.0.1:${PORTS[0]}$DOC" "http://127.0.0.1:$FRONT$DOC")
 
 # Every replica must serve the edit: the time until the last one does, per kind of watcher.
 read -r n50 n95 p50 p95 < <(python3 - "$ROOT/scripts" "$BENCH_DIR" "$dir" "$EDITS" "${PORTS[@]}" <<'PY'
