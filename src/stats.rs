@@ -263,6 +263,10 @@ mod tests {
                 Some(("NewsBlur", 27)),
             ),
             ("Feedbin feed-id:1 - 1 subscriber", Some(("Feedbin", 1))),
+            (
+                "Mozilla/5.0 (compatible; Inoreader; 3 Readers)",
+                Some(("Inoreader", 3)),
+            ),
             ("newsboat/2.30", None),
             ("Mozilla/5.0 (X11; Linux x86_64)", None),
             ("weird 99999999999999999999999 subscribers", None),

@@ -382,13 +382,11 @@ impl Catalog {
             }
             files.push((path, entry));
         }
-        if self.files.is_empty() {
-            // Sorted already (the walk's order): collecting builds the tree bottom-up, where
-            // inserting searched it a hundred thousand times.
-            self.files = files.into_iter().collect();
-        } else {
-            self.files.extend(files);
-        }
+        // Sorted already (the walk's order): collecting builds the tree bottom-up, where
+        // inserting searched it a hundred thousand times. Nothing is in it yet: walk errors
+        // are recorded after.
+        debug_assert!(self.files.is_empty());
+        self.files = files.into_iter().collect();
     }
 
     /// Records what each file now holds, returning the changes to loaded posts.

@@ -196,9 +196,6 @@ pub struct YamlError {
 /// errors, deep nesting, large input — goes through serde-saphyr, whose result the quick
 /// reader is checked against (a fuzz target and a property test compare the two).
 pub fn parse_yaml(yaml: &str) -> Result<Yaml, YamlError> {
-    if yaml.trim().is_empty() {
-        return Ok(Yaml::Map(Vec::new()));
-    }
     match read_events(yaml) {
         Some(parsed) => Ok(parsed),
         None => parse_yaml_with_serde(yaml),
